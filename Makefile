@@ -1,0 +1,40 @@
+# Everything the project needs is installed from the lock files by these targets.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+
+.PHONY: serve test lint typecheck pytest lock clean
+
+## Create the environment if missing, migrate, seed and serve on http://$(HOST):$(PORT)
+serve: $(VENV)/.installed
+	$(BIN)/catalogue serve --host $(HOST) --port $(PORT)
+
+## Create the environment if missing and run the whole suite: lint, types, tests
+test: $(VENV)/.installed lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $@
+
+## Re-pin the lock files after changing dependencies in pyproject.toml
+lock: $(VENV)/.installed
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm

@@ -1,0 +1,1 @@
+"""Exercise Catalogue API: rehabilitation exercises with dosage, phases, cautions and sources."""

@@ -1,0 +1,71 @@
+"""Engine and sessions. One engine per process, configured for the database in use."""
+
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+from app.settings import get_settings
+
+
+def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            json_serializer=_json_dumps,
+            connect_args={"check_same_thread": False, "timeout": timeout_seconds},
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    timeout_ms = int(timeout_seconds * 1000)
+    return create_engine(
+        parsed,
+        json_serializer=_json_dumps,
+        pool_pre_ping=True,  # survive a database restart without restarting the app
+        pool_timeout=timeout_seconds,
+        connect_args={
+            "connect_timeout": max(1, round(timeout_seconds)),
+            "options": f"-c statement_timeout={timeout_ms}",
+        },
+    )
+
+
+def _json_dumps(value: Any) -> str:
+    # Keep text readable in the database (and searchable: no \\u escapes in FTS input).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
+    # every transaction (and savepoint) really is one: a failed seed leaves no trace.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off per connection unless asked; WAL lets readers run during a reseed.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    return build_engine(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI dependency: one session per request."""
+    with Session(get_engine()) as session:
+        yield session

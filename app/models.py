@@ -1,0 +1,249 @@
+"""Database tables. All of them live here so Alembic's autogenerate sees every one.
+
+Names follow one naming convention so that constraint names are the same on SQLite and
+PostgreSQL and migrations can refer to them.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, Relationship, SQLModel
+
+from app.vocabulary import Category, Difficulty, EvidenceField, Position, Severity, SourceKind, Stance
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def vocabulary(enum: Any, name: str) -> sa.Enum:
+    """A closed vocabulary stored as its values in a string column with a CHECK."""
+    return sa.Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def cascade_fk(target: str) -> Any:
+    return sa.ForeignKey(target, ondelete="CASCADE")
+
+
+class Source(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    title: str
+    kind: SourceKind = Field(sa_type=vocabulary(SourceKind, "kind"))
+    author: str | None = None
+    publisher: str | None = None
+    file: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    credibility_notes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+    evidence: list["Evidence"] = Relationship(back_populates="source")
+
+
+class Phase(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    name: str
+    order: int = Field(unique=True)
+    description: str
+    criteria_to_progress: str
+
+    exercise_links: list["ExercisePhase"] = Relationship(back_populates="phase")
+
+
+class Goal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    name: str
+    description: str
+
+    exercise_links: list["ExerciseGoal"] = Relationship(back_populates="goal")
+
+
+class Condition(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    name: str
+    description: str
+
+    contraindications: list["Contraindication"] = Relationship(back_populates="condition")
+
+
+class Exercise(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    name: str = Field(index=True)
+    summary: str
+    category: Category = Field(sa_type=vocabulary(Category, "category"), index=True)
+    position: Position | None = Field(
+        default=None, sa_type=vocabulary(Position, "position"), index=True
+    )
+    difficulty: Difficulty = Field(sa_type=vocabulary(Difficulty, "difficulty"), index=True)
+    instructions: list[str] = Field(sa_type=sa.JSON)
+    cues: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # {"hold_seconds": {"min": 15, "max": 30}, ..., "note": "..."}: validated by the seed
+    # format, never filtered on, so one JSON value rather than fifteen columns.
+    dosage: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Hash of the exercise's seed entry: reseeding unchanged content touches nothing.
+    content_hash: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+    equipment_links: list["ExerciseEquipment"] = Relationship(
+        back_populates="exercise", cascade_delete=True
+    )
+    body_region_links: list["ExerciseBodyRegion"] = Relationship(
+        back_populates="exercise", cascade_delete=True
+    )
+    phase_links: list["ExercisePhase"] = Relationship(
+        back_populates="exercise", cascade_delete=True
+    )
+    goal_links: list["ExerciseGoal"] = Relationship(back_populates="exercise", cascade_delete=True)
+    contraindications: list["Contraindication"] = Relationship(
+        back_populates="exercise", cascade_delete=True
+    )
+    evidence: list["Evidence"] = Relationship(back_populates="exercise", cascade_delete=True)
+    progression_links: list["Progression"] = Relationship(
+        cascade_delete=True,
+        sa_relationship_kwargs={"foreign_keys": "[Progression.easier_id]"},
+    )
+    regression_links: list["Progression"] = Relationship(
+        cascade_delete=True,
+        sa_relationship_kwargs={"foreign_keys": "[Progression.harder_id]"},
+    )
+
+
+class ExerciseEquipment(SQLModel, table=True):
+    __tablename__ = "exercise_equipment"
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    equipment: str = Field(max_length=100, primary_key=True, index=True)
+
+    exercise: Exercise = Relationship(back_populates="equipment_links")
+
+
+class ExerciseBodyRegion(SQLModel, table=True):
+    __tablename__ = "exercise_body_region"
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    body_region: str = Field(max_length=100, primary_key=True, index=True)
+
+    exercise: Exercise = Relationship(back_populates="body_region_links")
+
+
+class ExercisePhase(SQLModel, table=True):
+    """An exercise's place in a phase: its order in the progression, and any caution."""
+
+    __tablename__ = "exercise_phase"
+    __table_args__ = (
+        sa.Index("ix_exercise_phase_phase_order", "phase_id", "progression_order", "exercise_id"),
+    )
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    phase_id: int = Field(sa_column_args=[cascade_fk("phase.id")], primary_key=True)
+    progression_order: int
+    caution: bool = False
+    note: str | None = None
+
+    exercise: Exercise = Relationship(back_populates="phase_links")
+    phase: Phase = Relationship(back_populates="exercise_links")
+
+
+class ExerciseGoal(SQLModel, table=True):
+    __tablename__ = "exercise_goal"
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    goal_id: int = Field(sa_column_args=[cascade_fk("goal.id")], primary_key=True, index=True)
+
+    exercise: Exercise = Relationship(back_populates="goal_links")
+    goal: Goal = Relationship(back_populates="exercise_links")
+
+
+class Contraindication(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_contraindication_condition_severity", "condition_id", "severity"),)
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    condition_id: int = Field(sa_column_args=[cascade_fk("condition.id")], primary_key=True)
+    severity: Severity = Field(sa_type=vocabulary(Severity, "severity"))
+    note: str
+
+    exercise: Exercise = Relationship(back_populates="contraindications")
+    condition: Condition = Relationship(back_populates="contraindications")
+
+
+class Progression(SQLModel, table=True):
+    """`harder` follows on from `easier`; read one way it is a progression, the other a regression."""
+
+    __table_args__ = (sa.CheckConstraint("easier_id <> harder_id", name="not_self"),)
+
+    easier_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    harder_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True, index=True)
+
+    easier: Exercise = Relationship(
+        sa_relationship_kwargs={"foreign_keys": "[Progression.easier_id]", "viewonly": True}
+    )
+    harder: Exercise = Relationship(
+        sa_relationship_kwargs={"foreign_keys": "[Progression.harder_id]", "viewonly": True}
+    )
+
+
+class Evidence(SQLModel, table=True):
+    """A verbatim quote from a source backing (or disputing) one claim about an exercise."""
+
+    __table_args__ = (sa.CheckConstraint('"start" < "end"', name="span"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], index=True)
+    source_id: int = Field(sa_column_args=[cascade_fk("source.id")], index=True)
+    field: EvidenceField = Field(sa_type=vocabulary(EvidenceField, "field"))
+    subject: str | None = Field(default=None, max_length=100)
+    stance: Stance = Field(sa_type=vocabulary(Stance, "stance"))
+    quote: str
+    start: int
+    end: int
+
+    exercise: Exercise = Relationship(back_populates="evidence")
+    source: Source = Relationship(back_populates="evidence")
+
+
+class CatalogueState(SQLModel, table=True):
+    """The single row describing the loaded catalogue: what caches and clients key on."""
+
+    __tablename__ = "catalogue_state"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    version: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,169 @@
+"""The human-editable catalogue format in `seed/catalogue/`, validated by pydantic.
+
+One YAML file per exercise (so a curator's change touches one file and every error
+names it), plus one file each for sources, phases, goals and conditions. Checks that
+need more than one file (slugs that must exist, quotes that must match a document)
+live in `app.seeding`.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from app.vocabulary import (
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    Category,
+    Difficulty,
+    EvidenceField,
+    PhaseSlug,
+    Position,
+    Severity,
+    SourceKind,
+    Stance,
+)
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _range_from_yaml(value: Any) -> Any:
+    """Accept `30` (exactly 30) or `[15, 30]` (15 to 30) for a dose."""
+    if isinstance(value, bool):
+        return value  # let validation reject it: YAML `yes` is not a dose
+    if isinstance(value, int):
+        return {"min": value, "max": value}
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return {"min": value[0], "max": value[1]}
+    return value
+
+
+class DoseRange(Strict):
+    min: Annotated[int, Field(strict=True, ge=0)]
+    max: Annotated[int, Field(strict=True, ge=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DoseRange":
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+Dose = Annotated[DoseRange | None, BeforeValidator(_range_from_yaml)]
+
+
+class DosageEntry(Strict):
+    hold_seconds: Dose = None
+    reps: Dose = None
+    sets: Dose = None
+    rest_seconds: Dose = None
+    per_day: Dose = None
+    per_week: Dose = None
+    duration_seconds: Dose = None
+    note: str | None = None
+
+    def stated_fields(self) -> list[str]:
+        """Names of the numeric fields the sources state (those that are not null)."""
+        return [
+            name
+            for name in DOSE_FIELDS
+            if getattr(self, name) is not None
+        ]
+
+
+DOSE_FIELDS = (
+    "hold_seconds",
+    "reps",
+    "sets",
+    "rest_seconds",
+    "per_day",
+    "per_week",
+    "duration_seconds",
+)
+
+
+class PhaseMembershipEntry(Strict):
+    phase: PhaseSlug
+    order: Annotated[int, Field(strict=True, ge=0)]
+    caution: bool = False
+    note: str | None = None
+
+
+class ContraindicationEntry(Strict):
+    condition: Slug
+    severity: Severity
+    note: Text
+
+
+class EvidenceEntry(Strict):
+    source: Slug
+    field: EvidenceField
+    subject: Slug | None = Field(
+        default=None,
+        description="The phase, goal or condition slug the claim is about, for those fields.",
+    )
+    stance: Stance
+    quote: Text
+    start: Annotated[int, Field(strict=True, ge=0)]
+    end: Annotated[int, Field(strict=True, ge=1)]
+
+    @model_validator(mode="after")
+    def _span_matches_quote(self) -> "EvidenceEntry":
+        if self.end - self.start != len(self.quote):
+            raise ValueError(
+                f"start {self.start} and end {self.end} span {self.end - self.start} "
+                f"characters but the quote has {len(self.quote)}"
+            )
+        return self
+
+
+class ExerciseEntry(Strict):
+    slug: Slug
+    name: Text
+    summary: Text
+    category: Category
+    position: Position | None = None
+    equipment: list[Slug] = Field(min_length=1)
+    body_regions: list[Slug] = Field(min_length=1)
+    difficulty: Difficulty
+    instructions: list[Text] = Field(min_length=1)
+    cues: list[Text] = []
+    dosage: DosageEntry = DosageEntry()
+    phases: list[PhaseMembershipEntry] = Field(min_length=1)
+    goals: list[Slug] = Field(min_length=1)
+    contraindications: list[ContraindicationEntry] = []
+    progressions: list[Slug] = Field(
+        default=[], description="Slugs of harder exercises this one leads on to."
+    )
+    evidence: list[EvidenceEntry] = Field(min_length=1)
+
+
+class SourceEntry(Strict):
+    slug: Slug
+    title: Text
+    kind: SourceKind
+    author: str | None = None
+    publisher: str | None = None
+    file: Text
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    credibility_notes: list[Text] = []
+
+
+class PhaseEntry(Strict):
+    slug: PhaseSlug
+    name: Text
+    order: Annotated[int, Field(strict=True, ge=1)]
+    description: Text
+    criteria_to_progress: Text
+
+
+class TermEntry(Strict):
+    """A goal or a condition."""
+
+    slug: Slug
+    name: Text
+    description: Text
