@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.vocabulary import Category, Difficulty, EvidenceField, Position, Severity, SourceKind, Stance
+from app.vocabulary import (
+    Category,
+    Difficulty,
+    EvidenceField,
+    Position,
+    Severity,
+    SourceKind,
+    Stance,
+)
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -168,7 +176,12 @@ class ExercisePhase(SQLModel, table=True):
 
     __tablename__ = "exercise_phase"
     __table_args__ = (
-        sa.Index("ix_exercise_phase_phase_order", "phase_id", "progression_order", "exercise_id"),
+        sa.Index(
+            "ix_exercise_phase_phase_order",
+            "phase_id",
+            "progression_order",
+            "exercise_id",
+        ),
     )
 
     exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
@@ -192,7 +205,9 @@ class ExerciseGoal(SQLModel, table=True):
 
 
 class Contraindication(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_contraindication_condition_severity", "condition_id", "severity"),)
+    __table_args__ = (
+        sa.Index("ix_contraindication_condition_severity", "condition_id", "severity"),
+    )
 
     exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
     condition_id: int = Field(sa_column_args=[cascade_fk("condition.id")], primary_key=True)
@@ -204,7 +219,7 @@ class Contraindication(SQLModel, table=True):
 
 
 class Progression(SQLModel, table=True):
-    """`harder` follows on from `easier`; read one way it is a progression, the other a regression."""
+    """`harder` follows on from `easier`: a progression one way, a regression the other."""
 
     __table_args__ = (sa.CheckConstraint("easier_id <> harder_id", name="not_self"),)
 
@@ -212,10 +227,16 @@ class Progression(SQLModel, table=True):
     harder_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True, index=True)
 
     easier: Exercise = Relationship(
-        sa_relationship_kwargs={"foreign_keys": "[Progression.easier_id]", "viewonly": True}
+        sa_relationship_kwargs={
+            "foreign_keys": "[Progression.easier_id]",
+            "viewonly": True,
+        }
     )
     harder: Exercise = Relationship(
-        sa_relationship_kwargs={"foreign_keys": "[Progression.harder_id]", "viewonly": True}
+        sa_relationship_kwargs={
+            "foreign_keys": "[Progression.harder_id]",
+            "viewonly": True,
+        }
     )
 
 

@@ -68,11 +68,7 @@ class DosageEntry(Strict):
 
     def stated_fields(self) -> list[str]:
         """Names of the numeric fields the sources state (those that are not null)."""
-        return [
-            name
-            for name in DOSE_FIELDS
-            if getattr(self, name) is not None
-        ]
+        return [name for name in DOSE_FIELDS if getattr(self, name) is not None]
 
 
 DOSE_FIELDS = (

@@ -1,0 +1,98 @@
+"""Keyset pagination: the list envelope, and signed opaque cursors.
+
+A cursor carries the sort key of the last item served and a fingerprint of the query it
+belongs to, signed so that a modified or foreign cursor is rejected rather than
+answered with a wrong page. Keyset (not offset) pages stay correct when rows are
+added between requests.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, func
+from sqlmodel import Session, select
+
+from app.errors import InvalidParameters, ParameterError
+
+Item = TypeVar("Item")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 512
+
+
+class Page(BaseModel, Generic[Item]):
+    """The envelope every list shares."""
+
+    items: list[Item]
+    total: int = Field(description="How many items match the query, across all pages.")
+    limit: int = Field(description="The page size asked for.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+def query_fingerprint(parameters: Mapping[str, Any]) -> str:
+    """Identifies a query apart from its paging, so a cursor only works where it came from."""
+    canonical = json.dumps(parameters, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _sign(secret: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
+
+
+def encode_cursor(secret: str, fingerprint: str, key: Sequence[Any]) -> str:
+    payload = json.dumps({"f": fingerprint, "k": list(key)}, separators=(",", ":")).encode()
+    token = payload + _sign(secret, payload)
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
+    """The key a cursor carries; `InvalidParameters` if it is malformed, tampered or foreign."""
+
+    def invalid(message: str) -> InvalidParameters:
+        return InvalidParameters(
+            f"The cursor is not valid: {message}.",
+            [ParameterError(parameter="cursor", message=message, value=cursor[:64])],
+        )
+
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid("too long")
+    try:
+        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise invalid("not a cursor this API issued") from None
+    payload, signature = token[:-16], token[-16:]
+    if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
+        raise invalid("not a cursor this API issued")
+    data = json.loads(payload)
+    if data.get("f") != fingerprint:
+        raise invalid("it belongs to a different query (filters or sort changed)")
+    return list(data["k"])
+
+
+def keyset_page(
+    session: Session,
+    statement: Select[Any],
+    key: ColumnElement[Any],
+    *,
+    limit: int,
+    after: list[Any] | None,
+) -> tuple[list[Any], int, list[Any] | None]:
+    """A page of `statement` ordered by the unique column `key`, after the key `after`."""
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    if after is not None:
+        statement = statement.where(key > after[0])
+    rows = list(session.exec(statement.order_by(key).limit(limit + 1)).all())
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [getattr(rows[-1], key.key)]  # type: ignore[attr-defined]
+    return rows, total, next_key

@@ -1,0 +1,392 @@
+"""Listing, filtering, searching and fetching exercises."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from app.errors import InvalidParameters, NotFound, ParameterError, unknown_values
+from app.models import (
+    Condition,
+    Contraindication,
+    Evidence,
+    Exercise,
+    ExerciseBodyRegion,
+    ExerciseEquipment,
+    ExerciseGoal,
+    ExercisePhase,
+    Goal,
+    Phase,
+    Progression,
+    Source,
+)
+from app.vocabulary import (
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    Category,
+    Difficulty,
+    ExerciseSort,
+    PhaseSlug,
+    Position,
+    Severity,
+)
+
+MAX_VALUES = 20
+MAX_QUERY_LENGTH = 200
+MAX_SEARCH_TERMS = 16
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
+
+
+def _values(description: str, example: str) -> Any:
+    return Field(default=[], max_length=MAX_VALUES, description=description, examples=[[example]])
+
+
+class ExerciseFilters(BaseModel):
+    """Filters on the exercise list: repeated values mean any-of; filters combine with AND."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phase: list[PhaseSlug] = _values("Rehab phase.", "acute")
+    goal: list[Slug] = _values("Goal slug, see /v1/goals.", "flexibility")
+    category: list[Category] = _values("Kind of exercise.", "stretch")
+    equipment: list[Slug] = _values("Equipment needed (`none` for none).", "towel")
+    position: list[Position] = _values("Body position.", "lying")
+    difficulty: list[Difficulty] = _values("Difficulty.", "beginner")
+    body_region: list[Slug] = _values("Body region worked.", "hamstrings")
+    source: list[Slug] = _values(
+        "Cited by this source, see /v1/sources.", "hamstring-pain-exercises"
+    )
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_QUERY_LENGTH,
+        description="Full-text search over name, summary and instructions; best match first.",
+        examples=["nordic"],
+    )
+    safe_for: list[Slug] = _values(
+        "Condition slug: drop exercises to avoid with it; keep those needing caution and "
+        "list the cautions on each item.",
+        "sciatica-nerve-symptoms",
+    )
+    updated_since: datetime | None = Field(
+        default=None,
+        description="Only exercises changed at or after this ISO 8601 time (UTC if no zone).",
+        examples=["2026-01-01T00:00:00Z"],
+    )
+
+
+@dataclass(frozen=True)
+class ExercisePage:
+    items: Sequence[Exercise]
+    total: int
+    next_key: list[Any] | None
+
+
+def list_exercises(
+    session: Session,
+    *,
+    filters: ExerciseFilters,
+    sort: ExerciseSort | None = None,
+    limit: int = 20,
+    after: list[Any] | None = None,
+) -> ExercisePage:
+    """One page of exercises matching `filters`, after the keyset position `after`."""
+    _check_known_values(session, filters)
+    conditions = _conditions(filters)
+    search = _search(session, filters.q) if filters.q else None
+    order = _Ordering.choose(sort, filters, search)
+
+    count = select(sa.func.count()).select_from(Exercise).where(*conditions)
+    # The sort key comes back with each row: the last one becomes the next cursor.
+    statement = sa.select(Exercise, *order.key_columns).where(*conditions)
+    if search is not None:
+        count = count.join(search, search.c.exercise_id == Exercise.id)
+        statement = statement.join(search, search.c.exercise_id == Exercise.id)
+    if order.join_phase is not None:
+        statement = statement.join(
+            ExercisePhase,
+            sa.and_(
+                col(ExercisePhase.exercise_id) == Exercise.id,
+                col(ExercisePhase.phase_id) == order.join_phase,
+            ),
+        )
+    total = session.exec(count).one()
+
+    if after is not None:
+        statement = statement.where(order.after(after))
+    statement = (
+        statement.order_by(*order.columns)
+        .limit(limit + 1)
+        .options(
+            selectinload(Exercise.phase_links).joinedload(ExercisePhase.phase),  # type: ignore[arg-type]
+            selectinload(Exercise.goal_links).joinedload(ExerciseGoal.goal),  # type: ignore[arg-type]
+            selectinload(Exercise.equipment_links),  # type: ignore[arg-type]
+        )
+    )
+    if filters.safe_for:
+        statement = statement.options(
+            selectinload(Exercise.contraindications).joinedload(Contraindication.condition)  # type: ignore[arg-type]
+        )
+    rows = list(session.execute(statement).tuples().all())
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [_json_key(value) for value in rows[-1][1:]]
+    return ExercisePage(items=[row[0] for row in rows], total=total, next_key=next_key)
+
+
+def get_exercise(session: Session, *, slug: str) -> Exercise:
+    """One exercise with everything the detail view shows."""
+    statement = (
+        select(Exercise)
+        .where(Exercise.slug == slug)
+        .options(
+            selectinload(Exercise.phase_links).joinedload(ExercisePhase.phase),  # type: ignore[arg-type]
+            selectinload(Exercise.goal_links).joinedload(ExerciseGoal.goal),  # type: ignore[arg-type]
+            selectinload(Exercise.equipment_links),  # type: ignore[arg-type]
+            selectinload(Exercise.body_region_links),  # type: ignore[arg-type]
+            selectinload(Exercise.contraindications).joinedload(Contraindication.condition),  # type: ignore[arg-type]
+            selectinload(Exercise.evidence).joinedload(Evidence.source),  # type: ignore[arg-type]
+            selectinload(Exercise.progression_links).joinedload(Progression.harder),  # type: ignore[arg-type]
+            selectinload(Exercise.regression_links).joinedload(Progression.easier),  # type: ignore[arg-type]
+        )
+    )
+    exercise = session.exec(statement).first()
+    if exercise is None:
+        raise NotFound(f"No exercise with slug '{slug}'.")
+    return exercise
+
+
+# --- filters -----------------------------------------------------------------------
+
+
+def _check_known_values(session: Session, filters: ExerciseFilters) -> None:
+    """Unknown slugs in open vocabularies are a 422 listing the allowed values."""
+    vocabularies: list[tuple[str, list[str], Any]] = [
+        ("goal", filters.goal, Goal.slug),
+        ("equipment", filters.equipment, ExerciseEquipment.equipment),
+        ("body_region", filters.body_region, ExerciseBodyRegion.body_region),
+        ("source", filters.source, Source.slug),
+        ("safe_for", filters.safe_for, Condition.slug),
+    ]
+    for parameter, values, column in vocabularies:
+        if not values:
+            continue
+        found = set(session.exec(select(column).where(col(column).in_(values)).distinct()).all())
+        if found != set(values):
+            allowed = session.exec(select(column).distinct()).all()
+            raise unknown_values(parameter, values, list(allowed))
+
+
+def _conditions(filters: ExerciseFilters) -> list[ColumnElement[bool]]:
+    def linked(link_column: Any, statement: Any) -> ColumnElement[bool]:
+        return col(Exercise.id).in_(statement.with_only_columns(link_column).distinct())
+
+    conditions: list[ColumnElement[bool]] = []
+    if filters.phase:
+        conditions.append(
+            linked(
+                ExercisePhase.exercise_id,
+                select(ExercisePhase).join(Phase).where(col(Phase.slug).in_(filters.phase)),
+            )
+        )
+    if filters.goal:
+        conditions.append(
+            linked(
+                ExerciseGoal.exercise_id,
+                select(ExerciseGoal).join(Goal).where(col(Goal.slug).in_(filters.goal)),
+            )
+        )
+    if filters.equipment:
+        conditions.append(
+            linked(
+                ExerciseEquipment.exercise_id,
+                select(ExerciseEquipment).where(
+                    col(ExerciseEquipment.equipment).in_(filters.equipment)
+                ),
+            )
+        )
+    if filters.body_region:
+        conditions.append(
+            linked(
+                ExerciseBodyRegion.exercise_id,
+                select(ExerciseBodyRegion).where(
+                    col(ExerciseBodyRegion.body_region).in_(filters.body_region)
+                ),
+            )
+        )
+    if filters.source:
+        conditions.append(
+            linked(
+                Evidence.exercise_id,
+                select(Evidence).join(Source).where(col(Source.slug).in_(filters.source)),
+            )
+        )
+    if filters.category:
+        conditions.append(col(Exercise.category).in_(filters.category))
+    if filters.position:
+        conditions.append(col(Exercise.position).in_(filters.position))
+    if filters.difficulty:
+        conditions.append(col(Exercise.difficulty).in_(filters.difficulty))
+    if filters.safe_for:
+        conditions.append(
+            ~col(Exercise.id).in_(
+                select(Contraindication.exercise_id)
+                .join(Condition)
+                .where(
+                    col(Condition.slug).in_(filters.safe_for),
+                    Contraindication.severity == Severity.avoid,
+                )
+            )
+        )
+    if filters.updated_since is not None:
+        since = filters.updated_since
+        since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
+        conditions.append(col(Exercise.updated_at) >= since)
+    return conditions
+
+
+# --- search ------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_terms(q: str) -> list[str]:
+    """The words of a query. Operators and punctuation are dropped, never passed to the
+    database's query language, so any string is a safe query."""
+    terms = [term for term in _WORD.findall(q.lower()) if term.strip("_")]
+    if not terms:
+        raise InvalidParameters(
+            "The search query has no words to look for.",
+            [ParameterError(parameter="q", message="no searchable words", value=q[:64])],
+        )
+    return terms[:MAX_SEARCH_TERMS]
+
+
+def _search(session: Session, q: str) -> Any:
+    """A subquery of (exercise_id, rank) for the matches of `q`: lower rank is better."""
+    terms = search_terms(q)
+    if session.get_bind().dialect.name == "sqlite":
+        # Each term quoted, so FTS5 reads them as plain words (implicit AND). Column
+        # weights: name 10, summary 3, instructions 1; bm25 is lower for better matches.
+        match = " ".join(f'"{term}"' for term in terms)
+        statement = sa.text(
+            "SELECT rowid AS exercise_id, bm25(exercise_fts, 10.0, 3.0, 1.0) AS rank "
+            "FROM exercise_fts WHERE exercise_fts MATCH :match"
+        ).bindparams(match=match)
+    else:
+        # Name, summary and instructions are weighted A, B, C in `search_vector`.
+        statement = sa.text(
+            "SELECT id AS exercise_id, "
+            "CAST(-ts_rank_cd(search_vector, plainto_tsquery('english', :terms)) AS float8) "
+            "AS rank "
+            "FROM exercise WHERE search_vector @@ plainto_tsquery('english', :terms)"
+        ).bindparams(terms=" ".join(terms))
+    return statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("search")
+
+
+# --- ordering ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ordering:
+    """A sort order and the keyset that pages through it."""
+
+    columns: list[Any]
+    key_columns: list[Any]
+    descending: bool = False
+    join_phase: Any = None
+    key_types: tuple[str, ...] = ()
+
+    @classmethod
+    def choose(
+        cls, sort: ExerciseSort | None, filters: ExerciseFilters, search: Any
+    ) -> "_Ordering":
+        exercise_id = col(Exercise.id)
+        if sort is None and search is not None:
+            return cls(
+                columns=[search.c.rank, exercise_id],
+                key_columns=[search.c.rank, exercise_id],
+                key_types=("float", "int"),
+            )
+        if sort == ExerciseSort.updated_at_desc:
+            updated = col(Exercise.updated_at)
+            return cls(
+                columns=[updated.desc(), exercise_id.desc()],
+                key_columns=[updated, exercise_id],
+                descending=True,
+                key_types=("datetime", "int"),
+            )
+        if sort == ExerciseSort.phase_order:
+            if len(filters.phase) != 1:
+                raise InvalidParameters(
+                    "sort=phase_order needs exactly one phase.",
+                    [
+                        ParameterError(
+                            parameter="sort",
+                            message="phase_order needs exactly one `phase` value",
+                            value=sort.value,
+                        )
+                    ],
+                )
+            phase_id = select(Phase.id).where(Phase.slug == filters.phase[0]).scalar_subquery()
+            order = col(ExercisePhase.progression_order)
+            return cls(
+                columns=[order, exercise_id],
+                key_columns=[order, exercise_id],
+                join_phase=phase_id,
+                key_types=("int", "int"),
+            )
+        name = col(Exercise.name)
+        return cls(
+            columns=[name, exercise_id],
+            key_columns=[name, exercise_id],
+            key_types=("str", "int"),
+        )
+
+    def after(self, key: list[Any]) -> ColumnElement[bool]:
+        values = _parse_key(key, self.key_types)
+        # Bind each value with its column's type (UTC datetimes are stored per database).
+        bound = [sa.literal(v, type_=c.type) for v, c in zip(values, self.key_columns, strict=True)]
+        if self.descending:
+            return sa.tuple_(*self.key_columns) < sa.tuple_(*bound)
+        return sa.tuple_(*self.key_columns) > sa.tuple_(*bound)
+
+
+def _json_key(value: Any) -> Any:
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
+    """Values from a (signed, so trusted in shape) cursor, typed for comparison."""
+    invalid = InvalidParameters(
+        "The cursor does not fit this sort order.",
+        [ParameterError(parameter="cursor", message="does not fit this sort order")],
+    )
+    if len(key) != len(types):
+        raise invalid
+    parsed: list[Any] = []
+    for value, kind in zip(key, types, strict=True):
+        try:
+            if kind == "datetime":
+                parsed.append(datetime.fromisoformat(value))
+            elif kind == "float":
+                parsed.append(float(value))
+            elif kind == "int":
+                parsed.append(int(value))
+            else:
+                parsed.append(str(value))
+        except (TypeError, ValueError):
+            raise invalid from None
+    return parsed

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource: parse, call one query function, return a schema."""

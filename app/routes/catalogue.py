@@ -1,0 +1,45 @@
+"""GET /v1/catalogue, /healthz and /readyz."""
+
+from fastapi import APIRouter, Response
+
+from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
+from app.routes.common import SessionDep
+from app.schemas import CatalogueCounts, CatalogueInfo, Health
+
+router = APIRouter(tags=["catalogue"])
+health_router = APIRouter(tags=["health"])
+HEAD_REVISION = head_revision()
+
+
+@router.get("/v1/catalogue", operation_id="getCatalogue", summary="Catalogue version and counts")
+def get_catalogue_route(session: SessionDep) -> CatalogueInfo:
+    """The catalogue's version (it changes whenever any content changes, so clients and
+    caches can key on it), when it last changed, and how many of each thing it holds."""
+    summary = get_catalogue_summary(session)
+    return CatalogueInfo(
+        version=summary.version,
+        updated_at=summary.updated_at,
+        counts=CatalogueCounts(**summary.counts),
+    )
+
+
+@health_router.get("/healthz", operation_id="getLiveness", summary="Liveness")
+def healthz(response: Response) -> Health:
+    """The process is up. Does not touch the database, so a database outage does not
+    get the process restarted."""
+    response.headers["Cache-Control"] = "no-store"
+    return Health(status="ok")
+
+
+@health_router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    responses={503: {"description": "Database unreachable, not migrated or not seeded."}},
+)
+def readyz(response: Response, session: SessionDep) -> Health:
+    """Ready to serve: the database answers, its migrations are at head and the
+    catalogue is seeded. 503 problem+json otherwise."""
+    response.headers["Cache-Control"] = "no-store"
+    check_ready(session, expected_revision=HEAD_REVISION)
+    return Health(status="ok", checks={"database": "ok", "migrations": HEAD_REVISION or "none"})

@@ -1,0 +1,49 @@
+"""What every list route shares: paging parameters and the envelope with its Link header."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request, Response
+from sqlmodel import Session
+
+from app.database import get_session
+from app.pagination import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_LENGTH,
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+)
+from app.settings import get_settings
+from app.vocabulary import SLUG_MAX_LENGTH, SLUG_PATTERN
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SlugPath = Annotated[
+    str,
+    Path(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, description="URL id (slug)."),
+]
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_LIMIT, description="Page size, 1..100.", examples=[DEFAULT_LIMIT]),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
+]
+
+
+def read_cursor(cursor: str | None, fingerprint: str) -> list[Any] | None:
+    if cursor is None:
+        return None
+    return decode_cursor(get_settings().cursor_secret, fingerprint, cursor)
+
+
+def next_page(
+    request: Request, response: Response, fingerprint: str, next_key: list[Any] | None
+) -> str | None:
+    """The cursor of the next page, also announced in an RFC 8288 `Link` header."""
+    if next_key is None:
+        return None
+    cursor = encode_cursor(get_settings().cursor_secret, fingerprint, next_key)
+    url = request.url.remove_query_params("cursor").include_query_params(cursor=cursor)
+    response.headers["Link"] = f'<{url}>; rel="next"'
+    return cursor

@@ -1,0 +1,44 @@
+"""GET /v1/conditions and /v1/conditions/{slug}."""
+
+from fastapi import APIRouter, Request, Response
+
+from app.pagination import Page, query_fingerprint
+from app.queries.conditions import get_condition, list_conditions
+from app.routes.common import (
+    Cursor,
+    Limit,
+    SessionDep,
+    SlugPath,
+    next_page,
+    read_cursor,
+)
+from app.schemas import ConditionDetail, ConditionOut
+
+router = APIRouter(prefix="/v1/conditions", tags=["conditions"])
+FINGERPRINT = query_fingerprint({"list": "conditions"})
+
+
+@router.get("", operation_id="listConditions", summary="List conditions")
+def list_conditions_route(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[ConditionOut]:
+    """Conditions that make some exercises unsafe or call for caution, by slug."""
+    after = read_cursor(cursor, FINGERPRINT)
+    rows, total, next_key = list_conditions(session, limit=limit, after=after)
+    return Page[ConditionOut](
+        items=[ConditionOut.from_row(row) for row in rows],
+        total=total,
+        limit=limit,
+        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+    )
+
+
+@router.get("/{slug}", operation_id="getCondition", summary="Get one condition")
+def get_condition_route(slug: SlugPath, session: SessionDep) -> ConditionDetail:
+    """One condition with every exercise it affects: those to avoid first, then those
+    to use with caution, each with its note."""
+    return ConditionDetail.from_row(get_condition(session, slug=slug))

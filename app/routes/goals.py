@@ -1,0 +1,43 @@
+"""GET /v1/goals and /v1/goals/{slug}."""
+
+from fastapi import APIRouter, Request, Response
+
+from app.pagination import Page, query_fingerprint
+from app.queries.goals import get_goal, list_goals
+from app.routes.common import (
+    Cursor,
+    Limit,
+    SessionDep,
+    SlugPath,
+    next_page,
+    read_cursor,
+)
+from app.schemas import GoalDetail, GoalOut
+
+router = APIRouter(prefix="/v1/goals", tags=["goals"])
+FINGERPRINT = query_fingerprint({"list": "goals"})
+
+
+@router.get("", operation_id="listGoals", summary="List goals")
+def list_goals_route(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[GoalOut]:
+    """Goals exercises serve (flexibility, pain relief, strength, ...), by slug."""
+    after = read_cursor(cursor, FINGERPRINT)
+    rows, total, next_key = list_goals(session, limit=limit, after=after)
+    return Page[GoalOut](
+        items=[GoalOut.from_row(row) for row in rows],
+        total=total,
+        limit=limit,
+        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+    )
+
+
+@router.get("/{slug}", operation_id="getGoal", summary="Get one goal")
+def get_goal_route(slug: SlugPath, session: SessionDep) -> GoalDetail:
+    """One goal with the exercises that serve it, by name."""
+    return GoalDetail.from_row(get_goal(session, slug=slug))

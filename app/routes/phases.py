@@ -1,0 +1,45 @@
+"""GET /v1/phases and /v1/phases/{slug}."""
+
+from fastapi import APIRouter, Request, Response
+
+from app.pagination import Page, query_fingerprint
+from app.queries.phases import get_phase, list_phases
+from app.routes.common import (
+    Cursor,
+    Limit,
+    SessionDep,
+    SlugPath,
+    next_page,
+    read_cursor,
+)
+from app.schemas import PhaseDetail, PhaseOut
+
+router = APIRouter(prefix="/v1/phases", tags=["phases"])
+FINGERPRINT = query_fingerprint({"list": "phases"})
+
+
+@router.get("", operation_id="listPhases", summary="List rehab phases")
+def list_phases_route(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[PhaseOut]:
+    """The rehab phases in order (acute, rehab, return-to-sport), with what each is for
+    and the criteria for moving on."""
+    after = read_cursor(cursor, FINGERPRINT)
+    rows, total, next_key = list_phases(session, limit=limit, after=after)
+    return Page[PhaseOut](
+        items=[PhaseOut.from_row(row) for row in rows],
+        total=total,
+        limit=limit,
+        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+    )
+
+
+@router.get("/{slug}", operation_id="getPhase", summary="Get one phase")
+def get_phase_route(slug: SlugPath, session: SessionDep) -> PhaseDetail:
+    """One phase with its exercises in the order a clinician progresses through them,
+    each with its caution flag and note."""
+    return PhaseDetail.from_row(get_phase(session, slug=slug))

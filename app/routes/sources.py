@@ -1,0 +1,45 @@
+"""GET /v1/sources and /v1/sources/{slug}."""
+
+from fastapi import APIRouter, Request, Response
+
+from app.pagination import Page, query_fingerprint
+from app.queries.sources import get_source, list_sources
+from app.routes.common import (
+    Cursor,
+    Limit,
+    SessionDep,
+    SlugPath,
+    next_page,
+    read_cursor,
+)
+from app.schemas import SourceDetail, SourceOut
+
+router = APIRouter(prefix="/v1/sources", tags=["sources"])
+FINGERPRINT = query_fingerprint({"list": "sources"})
+
+
+@router.get("", operation_id="listSources", summary="List sources")
+def list_sources_route(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[SourceOut]:
+    """The source documents the catalogue is built from, with what each says about its
+    own credibility."""
+    after = read_cursor(cursor, FINGERPRINT)
+    rows, total, next_key = list_sources(session, limit=limit, after=after)
+    return Page[SourceOut](
+        items=[SourceOut.from_row(row) for row in rows],
+        total=total,
+        limit=limit,
+        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+    )
+
+
+@router.get("/{slug}", operation_id="getSource", summary="Get one source")
+def get_source_route(slug: SlugPath, session: SessionDep) -> SourceDetail:
+    """One source with every evidence quote taken from it (in document order) and the
+    exercises citing it."""
+    return SourceDetail.from_row(get_source(session, slug=slug))

@@ -1,0 +1,345 @@
+"""Response bodies: what clients see. Built from the table models by `from_row`."""
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
+from app.vocabulary import (
+    Category,
+    Difficulty,
+    EvidenceField,
+    PhaseSlug,
+    Position,
+    Severity,
+    SourceKind,
+    Stance,
+)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class DoseRange(BaseModel):
+    """A dose as stated by the sources: `min == max` for a single number."""
+
+    min: int = Field(examples=[15])
+    max: int = Field(examples=[30])
+
+
+class Dosage(BaseModel):
+    """Only what a source states; every field is null where none does."""
+
+    hold_seconds: DoseRange | None = None
+    reps: DoseRange | None = None
+    sets: DoseRange | None = None
+    rest_seconds: DoseRange | None = None
+    per_day: DoseRange | None = None
+    per_week: DoseRange | None = None
+    duration_seconds: DoseRange | None = None
+    note: str | None = None
+
+
+class PhaseMembership(BaseModel):
+    phase: PhaseSlug
+    order: int = Field(description="Place in the phase's progression (lower comes first).")
+    caution: bool = Field(description="Use with caution in this phase.")
+    note: str | None
+
+
+class ContraindicationOut(BaseModel):
+    condition: str = Field(description="Condition slug.", examples=["acute-hamstring-strain"])
+    severity: Severity
+    note: str
+
+    @classmethod
+    def from_row(cls, row: Contraindication) -> "ContraindicationOut":
+        return cls(condition=row.condition.slug, severity=row.severity, note=row.note)
+
+
+class EvidenceOut(BaseModel):
+    source: str = Field(description="Source slug.")
+    field: EvidenceField
+    subject: str | None = Field(description="The phase, goal or condition the claim is about.")
+    stance: Stance
+    quote: str = Field(description="Verbatim: equals the document's text[start:end].")
+    start: int
+    end: int
+
+
+class ExerciseBase(BaseModel):
+    slug: str = Field(examples=["lying-hamstring-stretch"])
+    name: str
+    summary: str
+    category: Category
+    position: Position | None
+    difficulty: Difficulty
+    equipment: list[str] = Field(examples=[["towel"]])
+    goals: list[str] = Field(description="Goal slugs.")
+    updated_at: datetime
+
+
+class ExerciseItem(ExerciseBase):
+    """An exercise in a list."""
+
+    phases: list[PhaseSlug]
+    cautions: list[ContraindicationOut] | None = Field(
+        default=None,
+        description="With `safe_for`: the cautions for those conditions (empty if none); "
+        "null when `safe_for` was not given.",
+    )
+
+    @classmethod
+    def from_row(cls, row: Exercise, safe_for: list[str] | None = None) -> "ExerciseItem":
+        cautions = None
+        if safe_for:
+            cautions = [
+                ContraindicationOut.from_row(item)
+                for item in sorted(row.contraindications, key=lambda c: c.condition.slug)
+                if item.condition.slug in safe_for and item.severity == Severity.caution
+            ]
+        return cls(**_base_fields(row), phases=_phase_slugs(row), cautions=cautions)
+
+
+class ExerciseDetail(ExerciseBase):
+    """One exercise in full, with the evidence behind each claim."""
+
+    body_regions: list[str]
+    instructions: list[str]
+    cues: list[str]
+    dosage: Dosage
+    phases: list[PhaseMembership]
+    contraindications: list[ContraindicationOut]
+    progressions: list[str] = Field(description="Slugs of harder exercises this leads on to.")
+    regressions: list[str] = Field(description="Slugs of easier exercises that lead to this.")
+    evidence: list[EvidenceOut]
+
+    @classmethod
+    def from_row(cls, row: Exercise) -> "ExerciseDetail":
+        links = sorted(row.phase_links, key=lambda link: link.phase.order)
+        return cls(
+            **_base_fields(row),
+            body_regions=sorted(link.body_region for link in row.body_region_links),
+            instructions=row.instructions,
+            cues=row.cues,
+            dosage=Dosage.model_validate(row.dosage),
+            phases=[
+                PhaseMembership(
+                    phase=PhaseSlug(link.phase.slug),
+                    order=link.progression_order,
+                    caution=link.caution,
+                    note=link.note,
+                )
+                for link in links
+            ],
+            contraindications=[
+                ContraindicationOut.from_row(item)
+                for item in sorted(row.contraindications, key=lambda c: c.condition.slug)
+            ],
+            progressions=sorted(link.harder.slug for link in row.progression_links),
+            regressions=sorted(link.easier.slug for link in row.regression_links),
+            evidence=[
+                EvidenceOut(
+                    source=item.source.slug,
+                    field=item.field,
+                    subject=item.subject,
+                    stance=item.stance,
+                    quote=item.quote,
+                    start=item.start,
+                    end=item.end,
+                )
+                for item in sorted(row.evidence, key=lambda e: e.id or 0)
+            ],
+        )
+
+
+def _base_fields(row: Exercise) -> dict[str, object]:
+    return {
+        "slug": row.slug,
+        "name": row.name,
+        "summary": row.summary,
+        "category": row.category,
+        "position": row.position,
+        "difficulty": row.difficulty,
+        "equipment": sorted(link.equipment for link in row.equipment_links),
+        "goals": sorted(link.goal.slug for link in row.goal_links),
+        "updated_at": _utc(row.updated_at),
+    }
+
+
+def _phase_slugs(row: Exercise) -> list[PhaseSlug]:
+    links = sorted(row.phase_links, key=lambda link: link.phase.order)
+    return [PhaseSlug(link.phase.slug) for link in links]
+
+
+class ExerciseRef(BaseModel):
+    slug: str
+    name: str
+
+
+class PhaseOut(BaseModel):
+    slug: PhaseSlug
+    name: str
+    description: str
+    order: int
+    criteria_to_progress: str
+
+    @classmethod
+    def from_row(cls, row: Phase) -> "PhaseOut":
+        return cls.model_validate(row, from_attributes=True)
+
+
+class PhaseExercise(ExerciseRef):
+    order: int
+    caution: bool
+    note: str | None
+
+
+class PhaseDetail(PhaseOut):
+    exercises: list[PhaseExercise] = Field(description="In progression order.")
+
+    @classmethod
+    def from_row(cls, row: Phase) -> "PhaseDetail":
+        links = sorted(
+            row.exercise_links, key=lambda link: (link.progression_order, link.exercise.slug)
+        )
+        return cls(
+            **PhaseOut.from_row(row).model_dump(),
+            exercises=[
+                PhaseExercise(
+                    slug=link.exercise.slug,
+                    name=link.exercise.name,
+                    order=link.progression_order,
+                    caution=link.caution,
+                    note=link.note,
+                )
+                for link in links
+            ],
+        )
+
+
+class GoalOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+
+    @classmethod
+    def from_row(cls, row: Goal) -> "GoalOut":
+        return cls(slug=row.slug, name=row.name, description=row.description)
+
+
+class GoalDetail(GoalOut):
+    exercises: list[ExerciseRef]
+
+    @classmethod
+    def from_row(cls, row: Goal) -> "GoalDetail":
+        exercises = sorted((link.exercise for link in row.exercise_links), key=lambda e: e.name)
+        return cls(
+            **GoalOut.from_row(row).model_dump(),
+            exercises=[ExerciseRef(slug=e.slug, name=e.name) for e in exercises],
+        )
+
+
+class ConditionOut(GoalOut):
+    @classmethod
+    def from_row(cls, row: Condition) -> "ConditionOut":  # type: ignore[override]
+        return cls(slug=row.slug, name=row.name, description=row.description)
+
+
+class AffectedExercise(ExerciseRef):
+    severity: Severity
+    note: str
+
+
+class ConditionDetail(ConditionOut):
+    exercises: list[AffectedExercise] = Field(description="Avoid first, then caution.")
+
+    @classmethod
+    def from_row(cls, row: Condition) -> "ConditionDetail":  # type: ignore[override]
+        items = sorted(
+            row.contraindications,
+            key=lambda c: (c.severity != Severity.avoid, c.exercise.name),
+        )
+        return cls(
+            **ConditionOut.from_row(row).model_dump(),
+            exercises=[
+                AffectedExercise(
+                    slug=c.exercise.slug,
+                    name=c.exercise.name,
+                    severity=c.severity,
+                    note=c.note,
+                )
+                for c in items
+            ],
+        )
+
+
+class SourceOut(BaseModel):
+    slug: str
+    title: str
+    kind: SourceKind
+    author: str | None
+    publisher: str | None
+    file: str
+    sha256: str
+    credibility_notes: list[str]
+
+    @classmethod
+    def from_row(cls, row: Source) -> "SourceOut":
+        return cls.model_validate(row, from_attributes=True)
+
+
+class SourceEvidence(BaseModel):
+    exercise: str = Field(description="Exercise slug.")
+    field: EvidenceField
+    subject: str | None
+    stance: Stance
+    quote: str
+    start: int
+    end: int
+
+
+class SourceDetail(SourceOut):
+    evidence: list[SourceEvidence] = Field(description="In document order.")
+    exercises: list[str] = Field(description="Slugs of the exercises citing this source.")
+
+    @classmethod
+    def from_row(cls, row: Source) -> "SourceDetail":
+        evidence = sorted(row.evidence, key=lambda e: (e.start, e.end, e.exercise.slug))
+        return cls(
+            **SourceOut.from_row(row).model_dump(),
+            evidence=[
+                SourceEvidence(
+                    exercise=e.exercise.slug,
+                    field=e.field,
+                    subject=e.subject,
+                    stance=e.stance,
+                    quote=e.quote,
+                    start=e.start,
+                    end=e.end,
+                )
+                for e in evidence
+            ],
+            exercises=sorted({e.exercise.slug for e in row.evidence}),
+        )
+
+
+class CatalogueCounts(BaseModel):
+    exercises: int
+    phases: int
+    goals: int
+    conditions: int
+    sources: int
+    evidence: int
+
+
+class CatalogueInfo(BaseModel):
+    version: str = Field(description="Changes whenever the content changes.")
+    updated_at: datetime = Field(description="When the content last changed.")
+    counts: CatalogueCounts
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}

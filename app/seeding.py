@@ -1,0 +1,480 @@
+"""Load the catalogue from `seed/` into the database: validate everything, then write it
+in one transaction, touching only what changed.
+
+Reading (`read_catalogue`) never touches the database and raises `SeedError` naming
+the file, the exercise and the field of every problem it finds. Writing
+(`seed_catalogue`) is idempotent: an unchanged catalogue changes no row, no
+`updated_at` and not the catalogue version.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, text
+from sqlmodel import Session, SQLModel, select
+
+from app.errors import SeedError
+from app.models import (
+    CatalogueState,
+    Condition,
+    Contraindication,
+    Evidence,
+    Exercise,
+    ExerciseBodyRegion,
+    ExerciseEquipment,
+    ExerciseGoal,
+    ExercisePhase,
+    Goal,
+    Phase,
+    Progression,
+    Source,
+)
+from app.seed_format import (
+    ExerciseEntry,
+    PhaseEntry,
+    SourceEntry,
+    TermEntry,
+)
+from app.vocabulary import EvidenceField, PhaseSlug
+
+Entry = TypeVar("Entry", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A validated catalogue, ready to write."""
+
+    sources: list[SourceEntry]
+    phases: list[PhaseEntry]
+    goals: list[TermEntry]
+    conditions: list[TermEntry]
+    exercises: list[ExerciseEntry]
+
+    def version(self) -> str:
+        """A hash of the whole content: equal catalogues have equal versions."""
+        return _digest(
+            {
+                "sources": self.sources,
+                "phases": self.phases,
+                "goals": self.goals,
+                "conditions": self.conditions,
+                "exercises": sorted(self.exercises, key=lambda entry: entry.slug),
+            }
+        )
+
+    def regressions(self) -> dict[str, list[str]]:
+        """For each exercise, the easier exercises that lead on to it."""
+        easier: dict[str, list[str]] = defaultdict(list)
+        for exercise in self.exercises:
+            for harder in exercise.progressions:
+                easier[harder].append(exercise.slug)
+        return {slug: sorted(slugs) for slug, slugs in easier.items()}
+
+
+@dataclass
+class SeedReport:
+    version: str
+    changed: bool
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
+    """Read the catalogue files in `catalogue_dir` and check them against the source
+    documents in `documents_dir` (in the project: `seed/catalogue/` and `seed/`)."""
+    problems: list[str] = []
+    sources = _read_list(catalogue_dir / "sources.yaml", SourceEntry, problems)
+    phases = _read_list(catalogue_dir / "phases.yaml", PhaseEntry, problems)
+    goals = _read_list(catalogue_dir / "goals.yaml", TermEntry, problems)
+    conditions = _read_list(catalogue_dir / "conditions.yaml", TermEntry, problems)
+    exercise_files = sorted((catalogue_dir / "exercises").glob("*.yaml"))
+    if not exercise_files:
+        problems.append(f"{catalogue_dir / 'exercises'}: no exercise files (*.yaml)")
+    exercises: list[tuple[Path, ExerciseEntry]] = []
+    for path in exercise_files:
+        entry = _read_one(path, ExerciseEntry, problems)
+        if entry is not None:
+            if entry.slug != path.stem:
+                problems.append(f"{path}: slug '{entry.slug}' must match the file name")
+            exercises.append((path, entry))
+    if problems:
+        raise SeedError(problems)
+    catalogue = Catalogue(
+        sources=sources,
+        phases=phases,
+        goals=goals,
+        conditions=conditions,
+        exercises=[entry for _, entry in exercises],
+    )
+    documents = _read_documents(documents_dir, catalogue_dir / "sources.yaml", sources, problems)
+    problems += check_catalogue(catalogue, exercises, documents)
+    if problems:
+        raise SeedError(problems)
+    return catalogue
+
+
+def _load_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: file not found")
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        problems.append(f"{path}: not valid YAML: {error}")
+    return None
+
+
+def _validation_problems(path: Path, error: ValidationError, prefix: str = "") -> list[str]:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{path}: {prefix}{location}: {item['msg']}")
+    return problems
+
+
+def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | None:
+    data = _load_yaml(path, problems)
+    if data is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        slug = data.get("slug", "?") if isinstance(data, dict) else "?"
+        problems += _validation_problems(path, error, prefix=f"exercise '{slug}': ")
+        return None
+
+
+def _read_list(path: Path, model: type[Entry], problems: list[str]) -> list[Entry]:
+    data = _load_yaml(path, problems)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(f"{path}: expected a list of entries")
+        return []
+    entries = []
+    for index, item in enumerate(data):
+        try:
+            entries.append(model.model_validate(item))
+        except ValidationError as error:
+            problems += _validation_problems(path, error, prefix=f"entry {index}: ")
+    _check_unique(path, [entry.slug for entry in entries], problems)
+    return entries
+
+
+def _check_unique(where: Path, slugs: Iterable[str], problems: list[str]) -> None:
+    seen: set[str] = set()
+    for slug in slugs:
+        if slug in seen:
+            problems.append(f"{where}: duplicate slug '{slug}'")
+        seen.add(slug)
+
+
+def _read_documents(
+    documents_dir: Path, sources_file: Path, sources: list[SourceEntry], problems: list[str]
+) -> dict[str, str]:
+    """The text of each source document, by source slug, checked against its SHA-256."""
+    documents = {}
+    for source in sources:
+        path = documents_dir / source.file
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            problems.append(f"{sources_file}: source '{source.slug}': file {path} not found")
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != source.sha256:
+            problems.append(
+                f"{sources_file}: source '{source.slug}': sha256 of {path} is {digest}, "
+                f"not {source.sha256} (the document changed: offsets may no longer hold)"
+            )
+        documents[source.slug] = raw.decode("utf-8")
+    return documents
+
+
+def check_catalogue(
+    catalogue: Catalogue,
+    exercises: Sequence[tuple[Path, ExerciseEntry]],
+    documents: dict[str, str],
+) -> list[str]:
+    """Checks across files: references resolve, quotes match, progressions are acyclic."""
+    problems: list[str] = []
+    phase_slugs = sorted(phase.slug for phase in catalogue.phases)
+    if phase_slugs != sorted(PhaseSlug):
+        problems.append(f"phases.yaml: expected exactly the phases {sorted(PhaseSlug)}")
+    goals = {goal.slug for goal in catalogue.goals}
+    conditions = {condition.slug for condition in catalogue.conditions}
+    exercise_slugs = {entry.slug for _, entry in exercises}
+    _check_unique(Path("exercises"), [entry.slug for _, entry in exercises], problems)
+    subjects = {
+        EvidenceField.phase: set(phase_slugs),
+        EvidenceField.goal: goals,
+        EvidenceField.contraindication: conditions,
+        EvidenceField.progression: exercise_slugs,
+    }
+
+    for path, entry in exercises:
+        where = f"{path}: exercise '{entry.slug}'"
+
+        for field_name, values, known in (
+            ("goals", entry.goals, goals),
+            ("contraindications", [c.condition for c in entry.contraindications], conditions),
+            ("progressions", entry.progressions, exercise_slugs - {entry.slug}),
+        ):
+            problems += [
+                f"{where}: {field_name}: unknown slug '{value}'"
+                for value in values
+                if value not in known
+            ]
+        for name, values in (
+            ("goals", entry.goals),
+            ("phases", [p.phase for p in entry.phases]),
+            ("contraindications", [c.condition for c in entry.contraindications]),
+            ("progressions", entry.progressions),
+            ("equipment", entry.equipment),
+            ("body_regions", entry.body_regions),
+        ):
+            if len(set(values)) != len(values):
+                problems.append(f"{where}: {name}: listed twice")
+        if entry.dosage.stated_fields() and not any(
+            item.field == EvidenceField.dosage for item in entry.evidence
+        ):
+            problems.append(f"{where}: dosage: numbers given but no evidence with field 'dosage'")
+        for index, item in enumerate(entry.evidence):
+            at = f"{where}: evidence[{index}]"
+            document = documents.get(item.source)
+            if document is None:
+                problems.append(f"{at}.source: unknown source '{item.source}'")
+            elif document[item.start : item.end] != item.quote:
+                found = document.find(item.quote)
+                hint = f" (it is at {found}..{found + len(item.quote)})" if found >= 0 else ""
+                problems.append(
+                    f"{at}.quote: not found verbatim at {item.start}..{item.end} "
+                    f"of '{item.source}'{hint}"
+                )
+            known_subjects = subjects.get(item.field)
+            if item.subject is not None and item.subject not in (known_subjects or {item.subject}):
+                problems.append(f"{at}.subject: unknown {item.field} '{item.subject}'")
+    problems += _progression_cycles([entry for _, entry in exercises])
+    return problems
+
+
+def _progression_cycles(exercises: list[ExerciseEntry]) -> list[str]:
+    harder = {entry.slug: entry.progressions for entry in exercises}
+    problems = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(slug: str, path: list[str]) -> None:
+        state[slug] = 1
+        for following in harder.get(slug, []):
+            if state.get(following) == 1:
+                cycle = [*path[path.index(following) :], following]
+                problems.append(f"progressions: cycle {' -> '.join(cycle)}")
+            elif following not in state:
+                visit(following, [*path, following])
+        state[slug] = 2
+
+    for slug in sorted(harder):
+        if slug not in state:
+            visit(slug, [slug])
+    return problems
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def seed_catalogue(
+    session: Session, catalogue: Catalogue, *, now: datetime | None = None
+) -> SeedReport:
+    """Write `catalogue` in one transaction; roll everything back on any error."""
+    now = now or datetime.now(UTC)
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas starting together must not seed at the same time.
+            session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        report = _write(session, catalogue, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return report
+
+
+def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
+    version = catalogue.version()
+    state = session.get(CatalogueState, 1)
+    report = SeedReport(version=version, changed=state is None or state.version != version)
+    if not report.changed:
+        return report
+
+    sources = _sync_terms(session, Source, catalogue.sources)
+    phases = _sync_terms(session, Phase, catalogue.phases)
+    goals = _sync_terms(session, Goal, catalogue.goals)
+    conditions = _sync_terms(session, Condition, catalogue.conditions)
+    ids = {"source": sources, "phase": phases, "goal": goals, "condition": conditions}
+
+    regressions = catalogue.regressions()
+    existing = {row.slug: row for row in session.exec(select(Exercise))}
+    wanted = {entry.slug for entry in catalogue.exercises}
+    for slug in sorted(set(existing) - wanted):
+        session.delete(existing.pop(slug))
+        report.deleted.append(slug)
+    session.flush()
+
+    for entry in catalogue.exercises:
+        content_hash = _digest({"entry": entry, "regressions": regressions.get(entry.slug, [])})
+        row = existing.get(entry.slug)
+        if row is not None and row.content_hash == content_hash:
+            continue
+        if row is None:
+            row = Exercise(slug=entry.slug)
+            existing[entry.slug] = row
+            report.inserted.append(entry.slug)
+        else:
+            report.updated.append(entry.slug)
+            _clear_links(session, row)
+        _fill_exercise(row, entry, content_hash, now, ids)
+        session.add(row)
+    session.flush()
+    _sync_progressions(session, catalogue, {slug: row.id for slug, row in existing.items()})
+
+    if state is None:
+        state = CatalogueState(id=1, version=version, updated_at=now)
+    else:
+        state.version, state.updated_at = version, now
+    session.add(state)
+    session.flush()
+    return report
+
+
+def _sync_terms(
+    session: Session, model: type[SQLModel], entries: Sequence[BaseModel]
+) -> dict[str, int]:
+    """Upsert sources, phases, goals or conditions by slug; delete those no longer listed."""
+    rows = {row.slug: row for row in session.exec(select(model))}  # type: ignore[attr-defined]
+    wanted = {entry.slug for entry in entries}
+    for slug in set(rows) - wanted:
+        session.delete(rows.pop(slug))
+    session.flush()
+    if model is Phase:
+        # Phase order is unique: park current rows out of the way before reordering.
+        for row in rows.values():
+            row.order = -row.id  # type: ignore[attr-defined]
+        session.flush()
+    for entry in entries:
+        values = entry.model_dump(mode="json")
+        row = rows.get(values["slug"])
+        if row is None:
+            row = model(**values)
+            rows[values["slug"]] = row
+        else:
+            for key, value in values.items():
+                if getattr(row, key) != value:
+                    setattr(row, key, value)
+        session.add(row)
+    session.flush()
+    return {slug: row.id for slug, row in rows.items()}  # type: ignore[attr-defined]
+
+
+def _clear_links(session: Session, row: Exercise) -> None:
+    for link in (
+        ExerciseEquipment,
+        ExerciseBodyRegion,
+        ExercisePhase,
+        ExerciseGoal,
+        Contraindication,
+        Evidence,
+    ):
+        session.execute(delete(link).where(link.exercise_id == row.id))  # type: ignore[attr-defined]
+    session.expire(row)
+
+
+def _fill_exercise(
+    row: Exercise,
+    entry: ExerciseEntry,
+    content_hash: str,
+    now: datetime,
+    ids: dict[str, dict[str, int]],
+) -> None:
+    row.name = entry.name
+    row.summary = entry.summary
+    row.category = entry.category
+    row.position = entry.position
+    row.difficulty = entry.difficulty
+    row.instructions = list(entry.instructions)
+    row.cues = list(entry.cues)
+    row.dosage = entry.dosage.model_dump(mode="json", exclude_none=True)
+    row.content_hash = content_hash
+    row.updated_at = now
+    row.equipment_links = [ExerciseEquipment(equipment=item) for item in entry.equipment]
+    row.body_region_links = [ExerciseBodyRegion(body_region=item) for item in entry.body_regions]
+    row.phase_links = [
+        ExercisePhase(
+            phase_id=ids["phase"][item.phase],
+            progression_order=item.order,
+            caution=item.caution,
+            note=item.note,
+        )
+        for item in entry.phases
+    ]
+    row.goal_links = [ExerciseGoal(goal_id=ids["goal"][slug]) for slug in entry.goals]
+    row.contraindications = [
+        Contraindication(
+            condition_id=ids["condition"][item.condition],
+            severity=item.severity,
+            note=item.note,
+        )
+        for item in entry.contraindications
+    ]
+    row.evidence = [
+        Evidence(
+            source_id=ids["source"][item.source],
+            field=item.field,
+            subject=item.subject,
+            stance=item.stance,
+            quote=item.quote,
+            start=item.start,
+            end=item.end,
+        )
+        for item in entry.evidence
+    ]
+
+
+def _sync_progressions(
+    session: Session, catalogue: Catalogue, exercise_ids: dict[str, int]
+) -> None:
+    wanted = {
+        (exercise_ids[entry.slug], exercise_ids[harder])
+        for entry in catalogue.exercises
+        for harder in entry.progressions
+    }
+    current = {(row.easier_id, row.harder_id) for row in session.exec(select(Progression))}
+    for easier_id, harder_id in current - wanted:
+        session.execute(
+            delete(Progression).where(
+                Progression.easier_id == easier_id,  # type: ignore[arg-type]
+                Progression.harder_id == harder_id,  # type: ignore[arg-type]
+            )
+        )
+    session.add_all(Progression(easier_id=e, harder_id=h) for e, h in sorted(wanted - current))
+    session.flush()
+
+
+def _digest(value: Any) -> str:
+    def default(item: Any) -> Any:
+        if isinstance(item, BaseModel):
+            return item.model_dump(mode="json")
+        raise TypeError(f"cannot hash {type(item).__name__}")
+
+    canonical = json.dumps(value, default=default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
