@@ -156,7 +156,9 @@ class Exercise(SQLModel, table=True):
 class ExerciseEquipment(SQLModel, table=True):
     __tablename__ = "exercise_equipment"
 
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    exercise_id: int | None = Field(
+        default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
+    )
     equipment: str = Field(max_length=100, primary_key=True, index=True)
 
     exercise: Exercise = Relationship(back_populates="equipment_links")
@@ -165,7 +167,9 @@ class ExerciseEquipment(SQLModel, table=True):
 class ExerciseBodyRegion(SQLModel, table=True):
     __tablename__ = "exercise_body_region"
 
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    exercise_id: int | None = Field(
+        default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
+    )
     body_region: str = Field(max_length=100, primary_key=True, index=True)
 
     exercise: Exercise = Relationship(back_populates="body_region_links")
@@ -184,7 +188,9 @@ class ExercisePhase(SQLModel, table=True):
         ),
     )
 
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    exercise_id: int | None = Field(
+        default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
+    )
     phase_id: int = Field(sa_column_args=[cascade_fk("phase.id")], primary_key=True)
     progression_order: int
     caution: bool = False
@@ -197,7 +203,9 @@ class ExercisePhase(SQLModel, table=True):
 class ExerciseGoal(SQLModel, table=True):
     __tablename__ = "exercise_goal"
 
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    exercise_id: int | None = Field(
+        default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
+    )
     goal_id: int = Field(sa_column_args=[cascade_fk("goal.id")], primary_key=True, index=True)
 
     exercise: Exercise = Relationship(back_populates="goal_links")
@@ -209,7 +217,9 @@ class Contraindication(SQLModel, table=True):
         sa.Index("ix_contraindication_condition_severity", "condition_id", "severity"),
     )
 
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    exercise_id: int | None = Field(
+        default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
+    )
     condition_id: int = Field(sa_column_args=[cascade_fk("condition.id")], primary_key=True)
     severity: Severity = Field(sa_type=vocabulary(Severity, "severity"))
     note: str
@@ -246,7 +256,9 @@ class Evidence(SQLModel, table=True):
     __table_args__ = (sa.CheckConstraint('"start" < "end"', name="span"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], index=True)
+    exercise_id: int | None = Field(
+        default=None, nullable=False, sa_column_args=[cascade_fk("exercise.id")], index=True
+    )
     source_id: int = Field(sa_column_args=[cascade_fk("source.id")], index=True)
     field: EvidenceField = Field(sa_type=vocabulary(EvidenceField, "field"))
     subject: str | None = Field(default=None, max_length=100)

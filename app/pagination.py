@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import Select, func
 from sqlmodel import Session, select
 
 from app.errors import InvalidParameters, ParameterError
@@ -81,18 +81,19 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
 def keyset_page(
     session: Session,
     statement: Select[Any],
-    key: ColumnElement[Any],
+    key: Any,
     *,
     limit: int,
     after: list[Any] | None,
 ) -> tuple[list[Any], int, list[Any] | None]:
-    """A page of `statement` ordered by the unique column `key`, after the key `after`."""
-    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    """A page of `statement` ordered by the unique model attribute `key` (e.g.
+    `Goal.slug`), after the key `after`."""
+    total: int = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     if after is not None:
         statement = statement.where(key > after[0])
-    rows = list(session.exec(statement.order_by(key).limit(limit + 1)).all())
+    rows = list(session.execute(statement.order_by(key).limit(limit + 1)).scalars().all())
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_key = [getattr(rows[-1], key.key)]  # type: ignore[attr-defined]
+        next_key = [getattr(rows[-1], key.key)]
     return rows, total, next_key

@@ -31,6 +31,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SluggedEntry(Strict):
+    """An entry other entries refer to by its slug."""
+
+    slug: str
+
+
 def _range_from_yaml(value: Any) -> Any:
     """Accept `30` (exactly 30) or `[15, 30]` (15 to 30) for a dose."""
     if isinstance(value, bool):
@@ -117,7 +123,7 @@ class EvidenceEntry(Strict):
         return self
 
 
-class ExerciseEntry(Strict):
+class ExerciseEntry(SluggedEntry):
     slug: Slug
     name: Text
     summary: Text
@@ -138,7 +144,7 @@ class ExerciseEntry(Strict):
     evidence: list[EvidenceEntry] = Field(min_length=1)
 
 
-class SourceEntry(Strict):
+class SourceEntry(SluggedEntry):
     slug: Slug
     title: Text
     kind: SourceKind
@@ -149,7 +155,7 @@ class SourceEntry(Strict):
     credibility_notes: list[Text] = []
 
 
-class PhaseEntry(Strict):
+class PhaseEntry(SluggedEntry):
     slug: PhaseSlug
     name: Text
     order: Annotated[int, Field(strict=True, ge=1)]
@@ -157,7 +163,7 @@ class PhaseEntry(Strict):
     criteria_to_progress: Text
 
 
-class TermEntry(Strict):
+class TermEntry(SluggedEntry):
     """A goal or a condition."""
 
     slug: Slug

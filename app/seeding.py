@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from app.errors import SeedError
 from app.models import (
@@ -40,12 +40,13 @@ from app.models import (
 from app.seed_format import (
     ExerciseEntry,
     PhaseEntry,
+    SluggedEntry,
     SourceEntry,
     TermEntry,
 )
 from app.vocabulary import EvidenceField, PhaseSlug
 
-Entry = TypeVar("Entry", bound=BaseModel)
+Entry = TypeVar("Entry", bound=SluggedEntry)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def check_catalogue(
     conditions = {condition.slug for condition in catalogue.conditions}
     exercise_slugs = {entry.slug for _, entry in exercises}
     _check_unique(Path("exercises"), [entry.slug for _, entry in exercises], problems)
-    subjects = {
+    subjects: dict[EvidenceField, set[str]] = {
         EvidenceField.phase: set(phase_slugs),
         EvidenceField.goal: goals,
         EvidenceField.contraindication: conditions,
@@ -236,15 +237,16 @@ def check_catalogue(
                 for value in values
                 if value not in known
             ]
-        for name, values in (
+        listed: tuple[tuple[str, Sequence[str]], ...] = (
             ("goals", entry.goals),
             ("phases", [p.phase for p in entry.phases]),
             ("contraindications", [c.condition for c in entry.contraindications]),
             ("progressions", entry.progressions),
             ("equipment", entry.equipment),
             ("body_regions", entry.body_regions),
-        ):
-            if len(set(values)) != len(values):
+        )
+        for name, listed_slugs in listed:
+            if len(set(listed_slugs)) != len(listed_slugs):
                 problems.append(f"{where}: {name}: listed twice")
         if entry.dosage.stated_fields() and not any(
             item.field == EvidenceField.dosage for item in entry.evidence
@@ -263,7 +265,7 @@ def check_catalogue(
                     f"of '{item.source}'{hint}"
                 )
             known_subjects = subjects.get(item.field)
-            if item.subject is not None and item.subject not in (known_subjects or {item.subject}):
+            if item.subject and known_subjects is not None and item.subject not in known_subjects:
                 problems.append(f"{at}.subject: unknown {item.field} '{item.subject}'")
     problems += _progression_cycles([entry for _, entry in exercises])
     return problems
@@ -336,17 +338,20 @@ def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
         row = existing.get(entry.slug)
         if row is not None and row.content_hash == content_hash:
             continue
+        fields = _exercise_fields(entry, content_hash, now, ids)
         if row is None:
-            row = Exercise(slug=entry.slug)
+            row = Exercise(slug=entry.slug, **fields)
             existing[entry.slug] = row
             report.inserted.append(entry.slug)
         else:
             report.updated.append(entry.slug)
             _clear_links(session, row)
-        _fill_exercise(row, entry, content_hash, now, ids)
+            for name, value in fields.items():
+                setattr(row, name, value)
         session.add(row)
     session.flush()
-    _sync_progressions(session, catalogue, {slug: row.id for slug, row in existing.items()})
+    exercise_ids = {slug: cast(int, row.id) for slug, row in existing.items()}
+    _sync_progressions(session, catalogue, exercise_ids)
 
     if state is None:
         state = CatalogueState(id=1, version=version, updated_at=now)
@@ -357,11 +362,9 @@ def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
     return report
 
 
-def _sync_terms(
-    session: Session, model: type[SQLModel], entries: Sequence[BaseModel]
-) -> dict[str, int]:
+def _sync_terms(session: Session, model: Any, entries: Sequence[SluggedEntry]) -> dict[str, int]:
     """Upsert sources, phases, goals or conditions by slug; delete those no longer listed."""
-    rows = {row.slug: row for row in session.exec(select(model))}  # type: ignore[attr-defined]
+    rows: dict[str, Any] = {row.slug: row for row in session.exec(select(model))}
     wanted = {entry.slug for entry in entries}
     for slug in set(rows) - wanted:
         session.delete(rows.pop(slug))
@@ -369,7 +372,7 @@ def _sync_terms(
     if model is Phase:
         # Phase order is unique: park current rows out of the way before reordering.
         for row in rows.values():
-            row.order = -row.id  # type: ignore[attr-defined]
+            row.order = -row.id
         session.flush()
     for entry in entries:
         values = entry.model_dump(mode="json")
@@ -383,71 +386,71 @@ def _sync_terms(
                     setattr(row, key, value)
         session.add(row)
     session.flush()
-    return {slug: row.id for slug, row in rows.items()}  # type: ignore[attr-defined]
+    return {slug: row.id for slug, row in rows.items()}
 
 
 def _clear_links(session: Session, row: Exercise) -> None:
-    for link in (
+    links: tuple[Any, ...] = (
         ExerciseEquipment,
         ExerciseBodyRegion,
         ExercisePhase,
         ExerciseGoal,
         Contraindication,
         Evidence,
-    ):
-        session.execute(delete(link).where(link.exercise_id == row.id))  # type: ignore[attr-defined]
+    )
+    for link in links:
+        session.execute(delete(link).where(link.exercise_id == row.id))
     session.expire(row)
 
 
-def _fill_exercise(
-    row: Exercise,
-    entry: ExerciseEntry,
-    content_hash: str,
-    now: datetime,
-    ids: dict[str, dict[str, int]],
-) -> None:
-    row.name = entry.name
-    row.summary = entry.summary
-    row.category = entry.category
-    row.position = entry.position
-    row.difficulty = entry.difficulty
-    row.instructions = list(entry.instructions)
-    row.cues = list(entry.cues)
-    row.dosage = entry.dosage.model_dump(mode="json", exclude_none=True)
-    row.content_hash = content_hash
-    row.updated_at = now
-    row.equipment_links = [ExerciseEquipment(equipment=item) for item in entry.equipment]
-    row.body_region_links = [ExerciseBodyRegion(body_region=item) for item in entry.body_regions]
-    row.phase_links = [
-        ExercisePhase(
-            phase_id=ids["phase"][item.phase],
-            progression_order=item.order,
-            caution=item.caution,
-            note=item.note,
-        )
-        for item in entry.phases
-    ]
-    row.goal_links = [ExerciseGoal(goal_id=ids["goal"][slug]) for slug in entry.goals]
-    row.contraindications = [
-        Contraindication(
-            condition_id=ids["condition"][item.condition],
-            severity=item.severity,
-            note=item.note,
-        )
-        for item in entry.contraindications
-    ]
-    row.evidence = [
-        Evidence(
-            source_id=ids["source"][item.source],
-            field=item.field,
-            subject=item.subject,
-            stance=item.stance,
-            quote=item.quote,
-            start=item.start,
-            end=item.end,
-        )
-        for item in entry.evidence
-    ]
+def _exercise_fields(
+    entry: ExerciseEntry, content_hash: str, now: datetime, ids: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """An exercise row's values and links, from its catalogue entry."""
+    return {
+        "name": entry.name,
+        "summary": entry.summary,
+        "category": entry.category,
+        "position": entry.position,
+        "difficulty": entry.difficulty,
+        "instructions": list(entry.instructions),
+        "cues": list(entry.cues),
+        "dosage": entry.dosage.model_dump(mode="json", exclude_none=True),
+        "content_hash": content_hash,
+        "updated_at": now,
+        "equipment_links": [ExerciseEquipment(equipment=item) for item in entry.equipment],
+        "body_region_links": [ExerciseBodyRegion(body_region=item) for item in entry.body_regions],
+        "phase_links": [
+            ExercisePhase(
+                phase_id=ids["phase"][item.phase],
+                progression_order=item.order,
+                caution=item.caution,
+                note=item.note,
+            )
+            for item in entry.phases
+        ],
+        "goal_links": [ExerciseGoal(goal_id=ids["goal"][slug]) for slug in entry.goals],
+        "contraindications": [
+            Contraindication(
+                condition_id=ids["condition"][item.condition],
+                severity=item.severity,
+                note=item.note,
+            )
+            for item in entry.contraindications
+        ],
+        "evidence": [
+            Evidence(
+                source_id=ids["source"][item.source],
+                field=item.field,
+                subject=item.subject,
+                stance=item.stance,
+                quote=item.quote,
+                start=item.start,
+                end=item.end,
+            )
+            for item in entry.evidence
+        ],
+    }
 
 
 def _sync_progressions(

@@ -9,26 +9,13 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.database import build_engine
 from app.settings import get_settings
+from migrations.autogenerate import include_object
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get(
-    "configure_logging", True
-):
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = SQLModel.metadata
-
-# Full-text search objects are written by hand in the migrations, per database, and have
-# no model: autogenerate must not propose dropping them.
-SEARCH_OBJECTS = {"exercise_fts", "ix_exercise_search_vector", "search_vector"}
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    if name in SEARCH_OBJECTS or (name or "").startswith("exercise_fts"):
-        return False
-    return True
 
 
 def run_migrations(connection: Any) -> None:
@@ -47,9 +34,7 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    engine = build_engine(
-        config.get_main_option("sqlalchemy.url") or get_settings().database_url
-    )
+    engine = build_engine(config.get_main_option("sqlalchemy.url") or get_settings().database_url)
     with engine.connect() as conn:
         run_migrations(conn)
     engine.dispose()

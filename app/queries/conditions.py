@@ -3,7 +3,7 @@
 from typing import Any
 
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.errors import NotFound
 from app.models import Condition, Contraindication
@@ -13,7 +13,7 @@ from app.pagination import keyset_page
 def list_conditions(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Condition], int, list[Any] | None]:
-    return keyset_page(session, select(Condition), col(Condition.slug), limit=limit, after=after)
+    return keyset_page(session, select(Condition), Condition.slug, limit=limit, after=after)
 
 
 def get_condition(session: Session, *, slug: str) -> Condition:

@@ -135,7 +135,7 @@ def list_exercises(
         statement = statement.options(
             selectinload(Exercise.contraindications).joinedload(Contraindication.condition)  # type: ignore[arg-type]
         )
-    rows = list(session.execute(statement).tuples().all())
+    rows = list(session.execute(statement).all())
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -3,7 +3,7 @@
 from typing import Any
 
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.errors import NotFound
 from app.models import ExerciseGoal, Goal
@@ -13,7 +13,7 @@ from app.pagination import keyset_page
 def list_goals(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Goal], int, list[Any] | None]:
-    return keyset_page(session, select(Goal), col(Goal.slug), limit=limit, after=after)
+    return keyset_page(session, select(Goal), Goal.slug, limit=limit, after=after)
 
 
 def get_goal(session: Session, *, slug: str) -> Goal:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -92,19 +91,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise")),
         sa.UniqueConstraint("slug", name=op.f("uq_exercise_slug")),
     )
-    op.create_index(
-        op.f("ix_exercise_category"), "exercise", ["category"], unique=False
-    )
-    op.create_index(
-        op.f("ix_exercise_difficulty"), "exercise", ["difficulty"], unique=False
-    )
+    op.create_index(op.f("ix_exercise_category"), "exercise", ["category"], unique=False)
+    op.create_index(op.f("ix_exercise_difficulty"), "exercise", ["difficulty"], unique=False)
     op.create_index(op.f("ix_exercise_name"), "exercise", ["name"], unique=False)
-    op.create_index(
-        op.f("ix_exercise_position"), "exercise", ["position"], unique=False
-    )
-    op.create_index(
-        op.f("ix_exercise_updated_at"), "exercise", ["updated_at"], unique=False
-    )
+    op.create_index(op.f("ix_exercise_position"), "exercise", ["position"], unique=False)
+    op.create_index(op.f("ix_exercise_updated_at"), "exercise", ["updated_at"], unique=False)
 
     op.create_table(
         "goal",
@@ -183,9 +174,7 @@ def upgrade() -> None:
             name=op.f("fk_contraindication_exercise_id_exercise"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "exercise_id", "condition_id", name=op.f("pk_contraindication")
-        ),
+        sa.PrimaryKeyConstraint("exercise_id", "condition_id", name=op.f("pk_contraindication")),
     )
     op.create_index(
         "ix_contraindication_condition_severity",
@@ -248,12 +237,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
-    op.create_index(
-        op.f("ix_evidence_exercise_id"), "evidence", ["exercise_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_evidence_source_id"), "evidence", ["source_id"], unique=False
-    )
+    op.create_index(op.f("ix_evidence_exercise_id"), "evidence", ["exercise_id"], unique=False)
+    op.create_index(op.f("ix_evidence_source_id"), "evidence", ["source_id"], unique=False)
 
     op.create_table(
         "exercise_body_region",
@@ -265,9 +250,7 @@ def upgrade() -> None:
             name=op.f("fk_exercise_body_region_exercise_id_exercise"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "exercise_id", "body_region", name=op.f("pk_exercise_body_region")
-        ),
+        sa.PrimaryKeyConstraint("exercise_id", "body_region", name=op.f("pk_exercise_body_region")),
     )
     op.create_index(
         op.f("ix_exercise_body_region_body_region"),
@@ -286,9 +269,7 @@ def upgrade() -> None:
             name=op.f("fk_exercise_equipment_exercise_id_exercise"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "exercise_id", "equipment", name=op.f("pk_exercise_equipment")
-        ),
+        sa.PrimaryKeyConstraint("exercise_id", "equipment", name=op.f("pk_exercise_equipment")),
     )
     op.create_index(
         op.f("ix_exercise_equipment_equipment"),
@@ -313,13 +294,9 @@ def upgrade() -> None:
             name=op.f("fk_exercise_goal_goal_id_goal"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "exercise_id", "goal_id", name=op.f("pk_exercise_goal")
-        ),
+        sa.PrimaryKeyConstraint("exercise_id", "goal_id", name=op.f("pk_exercise_goal")),
     )
-    op.create_index(
-        op.f("ix_exercise_goal_goal_id"), "exercise_goal", ["goal_id"], unique=False
-    )
+    op.create_index(op.f("ix_exercise_goal_goal_id"), "exercise_goal", ["goal_id"], unique=False)
 
     op.create_table(
         "exercise_phase",
@@ -340,9 +317,7 @@ def upgrade() -> None:
             name=op.f("fk_exercise_phase_phase_id_phase"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "exercise_id", "phase_id", name=op.f("pk_exercise_phase")
-        ),
+        sa.PrimaryKeyConstraint("exercise_id", "phase_id", name=op.f("pk_exercise_phase")),
     )
     op.create_index(
         "ix_exercise_phase_phase_order",
@@ -355,9 +330,7 @@ def upgrade() -> None:
         "progression",
         sa.Column("easier_id", sa.Integer(), nullable=False),
         sa.Column("harder_id", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "easier_id <> harder_id", name=op.f("ck_progression_not_self")
-        ),
+        sa.CheckConstraint("easier_id <> harder_id", name=op.f("ck_progression_not_self")),
         sa.ForeignKeyConstraint(
             ["easier_id"],
             ["exercise.id"],
@@ -372,9 +345,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("easier_id", "harder_id", name=op.f("pk_progression")),
     )
-    op.create_index(
-        op.f("ix_progression_harder_id"), "progression", ["harder_id"], unique=False
-    )
+    op.create_index(op.f("ix_progression_harder_id"), "progression", ["harder_id"], unique=False)
     create_search()
 
 
@@ -411,10 +382,10 @@ def create_search() -> None:
         )
         new = "new.id, new.name, new.summary, new.instructions"
         old = "'delete', old.id, old.name, old.summary, old.instructions"
-        insert_new = (
-            f"INSERT INTO exercise_fts(rowid, {SQLITE_FTS_COLUMNS}) VALUES ({new});"
+        insert_new = f"INSERT INTO exercise_fts(rowid, {SQLITE_FTS_COLUMNS}) VALUES ({new});"
+        delete_old = (
+            f"INSERT INTO exercise_fts(exercise_fts, rowid, {SQLITE_FTS_COLUMNS}) VALUES ({old});"
         )
-        delete_old = f"INSERT INTO exercise_fts(exercise_fts, rowid, {SQLITE_FTS_COLUMNS}) VALUES ({old});"
         op.execute(
             f"CREATE TRIGGER exercise_fts_ai AFTER INSERT ON exercise BEGIN {insert_new} END"
         )
@@ -432,9 +403,7 @@ def create_search() -> None:
             "setweight(to_tsvector('english', summary), 'B') || "
             "setweight(to_tsvector('english', instructions::text), 'C')) STORED"
         )
-        op.execute(
-            "CREATE INDEX ix_exercise_search_vector ON exercise USING gin (search_vector)"
-        )
+        op.execute("CREATE INDEX ix_exercise_search_vector ON exercise USING gin (search_vector)")
 
 
 def drop_search() -> None:

@@ -1,0 +1,178 @@
+"""Shared fixtures.
+
+Every API test runs twice: on SQLite and on PostgreSQL. Each database is built once per
+run by the real Alembic migrations and seeded with the small test catalogue in
+`tests/fixtures/catalogue`; each test then runs inside a transaction that is rolled back,
+so tests cannot see each other's writes. The PostgreSQL leg is skipped, saying why,
+when no server is reachable, except under CI=true where it must run.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from app.cli import alembic_config
+from app.database import build_engine, get_session
+from app.main import create_app
+from app.seed_format import ExerciseEntry
+from app.seeding import Catalogue, read_catalogue, seed_catalogue
+from app.settings import PROJECT_ROOT
+
+FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
+DOCUMENTS = PROJECT_ROOT / "seed"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def postgres_unavailable_reason() -> str | None:
+    engine = build_engine(POSTGRES_ADMIN_URL, timeout_seconds=3)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(error).splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable_reason()
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true requires the PostgreSQL leg. {reason}", pytrace=False)
+    pytest.skip(f"{reason} (set TEST_POSTGRES_URL to run this leg)")
+
+
+class TemporaryDatabases:
+    """Creates empty databases of either kind, and removes them at the end of the run."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.postgres_names: list[str] = []
+
+    def create(self, kind: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{self.directory / f'{uuid.uuid4().hex[:8]}.db'}"
+        require_postgres()
+        name = f"catalogue_test_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.postgres_names.append(name)
+        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        for name in self.postgres_names:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    @staticmethod
+    def _admin(statement: str) -> None:
+        engine = build_engine(POSTGRES_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(statement))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporaryDatabases]:
+    databases = TemporaryDatabases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()
+
+
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Run the real migrations on `engine`."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    config.attributes["configure_logging"] = False
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if down:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The test catalogue, as read from its files: the oracle tests compare against."""
+    return read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS)
+
+
+@pytest.fixture(scope="session")
+def engine(
+    databases: TemporaryDatabases, database_kind: str, catalogue: Catalogue
+) -> Iterator[Engine]:
+    """A migrated database seeded with the test catalogue, shared by the whole run."""
+    engine = build_engine(databases.create(database_kind))
+    migrate(engine)
+    with Session(engine) as session:
+        seed_catalogue(session, catalogue)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every write, commits included, is rolled back after the test."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    app = create_app()
+    app.dependency_overrides[get_session] = lambda: session
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def expected(catalogue: Catalogue) -> Callable[[Callable[[ExerciseEntry], bool]], list[str]]:
+    """Slugs of the test catalogue's exercises matching a predicate, in name order."""
+
+    def matching(predicate: Callable[[ExerciseEntry], bool]) -> list[str]:
+        entries = sorted(catalogue.exercises, key=lambda entry: entry.name)
+        return [entry.slug for entry in entries if predicate(entry)]
+
+    return matching
+
+
+def walk(
+    client: TestClient, url: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every page of a list, following `next_cursor`, returning the pages' bodies."""
+    pages = []
+    response = client.get(url, params=params)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages
+        response = client.get(url, params={**(params or {}), "cursor": cursor})
+
+
+def slugs(response_body: dict[str, Any]) -> list[str]:
+    return [item["slug"] for item in response_body["items"]]

@@ -1,0 +1,453 @@
+"""GET /v1/exercises and /v1/exercises/{slug}."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import Exercise
+from app.seeding import Catalogue
+from app.settings import PROJECT_ROOT
+from app.vocabulary import Category, Difficulty, Severity
+from tests.conftest import slugs, walk
+
+PROBLEM_JSON = "application/problem+json"
+DOCS = PROJECT_ROOT / "seed"
+
+
+def exercise(session: Session, slug: str) -> Exercise:
+    return session.exec(select(Exercise).where(Exercise.slug == slug)).one()
+
+
+def assert_problem(response, status: int, parameter: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+    assert "Traceback" not in response.text
+    if parameter is not None:
+        assert parameter in [error["parameter"] for error in body["errors"]]
+    return body
+
+
+class TestListExercises:
+    def test_lists_every_exercise_by_name_with_the_envelope(self, client, expected):
+        response = client.get("/v1/exercises")
+        body = response.json()
+        assert response.status_code == 200
+        assert set(body) == {"items", "total", "limit", "next_cursor"}
+        assert slugs(body) == expected(lambda e: True)
+        assert body["total"] == len(expected(lambda e: True))
+        assert body["limit"] == 20
+        assert body["next_cursor"] is None
+        assert "link" not in response.headers
+
+    def test_list_item_fields(self, client, catalogue: Catalogue):
+        item = next(
+            i
+            for i in client.get("/v1/exercises").json()["items"]
+            if i["slug"] == "lying-hamstring-stretch"
+        )
+        entry = next(e for e in catalogue.exercises if e.slug == "lying-hamstring-stretch")
+        assert item["name"] == entry.name
+        assert item["summary"] == entry.summary
+        assert item["category"] == entry.category
+        assert item["position"] == entry.position
+        assert item["difficulty"] == entry.difficulty
+        assert item["equipment"] == sorted(entry.equipment)
+        assert item["phases"] == ["acute", "rehab", "return-to-sport"]
+        assert item["goals"] == sorted(entry.goals)
+        assert item["cautions"] is None
+        datetime.fromisoformat(item["updated_at"])
+
+    @pytest.mark.parametrize(
+        ("parameter", "values", "predicate"),
+        [
+            ("phase", ["acute"], lambda e: "acute" in [p.phase for p in e.phases]),
+            (
+                "phase",
+                ["rehab", "return-to-sport"],
+                lambda e: {p.phase for p in e.phases} & {"rehab", "return-to-sport"},
+            ),
+            ("goal", ["strength"], lambda e: "strength" in e.goals),
+            (
+                "goal",
+                ["recovery", "activation"],
+                lambda e: {"recovery", "activation"} & set(e.goals),
+            ),
+            ("category", ["stretch"], lambda e: e.category == "stretch"),
+            (
+                "category",
+                ["modality", "soft-tissue"],
+                lambda e: e.category in ("modality", "soft-tissue"),
+            ),
+            ("equipment", ["chair"], lambda e: "chair" in e.equipment),
+            (
+                "equipment",
+                ["towel", "foam-roller"],
+                lambda e: {"towel", "foam-roller"} & set(e.equipment),
+            ),
+            ("position", ["lying"], lambda e: e.position == "lying"),
+            (
+                "position",
+                ["kneeling", "standing"],
+                lambda e: e.position in ("kneeling", "standing"),
+            ),
+            ("difficulty", ["advanced"], lambda e: e.difficulty == "advanced"),
+            (
+                "difficulty",
+                ["beginner", "intermediate"],
+                lambda e: e.difficulty in ("beginner", "intermediate"),
+            ),
+            ("body_region", ["glutes"], lambda e: "glutes" in e.body_regions),
+            (
+                "body_region",
+                ["lower-back", "glutes"],
+                lambda e: {"lower-back", "glutes"} & set(e.body_regions),
+            ),
+            (
+                "source",
+                ["tight-hamstrings-aggregate"],
+                lambda e: "tight-hamstrings-aggregate" in {i.source for i in e.evidence},
+            ),
+        ],
+    )
+    def test_each_filter_alone(self, client, expected, parameter, values, predicate):
+        body = client.get("/v1/exercises", params={parameter: values}).json()
+        wanted = expected(predicate)
+        assert wanted, "the test catalogue must have matches for this filter"
+        assert wanted != expected(lambda e: True), "the filter must leave something out"
+        assert slugs(body) == wanted
+        assert body["total"] == len(wanted)
+
+    def test_filters_combine_with_and(self, client, expected):
+        params = {
+            "phase": "acute",
+            "category": "stretch",
+            "equipment": ["none", "towel"],
+            "position": "lying",
+        }
+        body = client.get("/v1/exercises", params=params).json()
+        assert slugs(body) == expected(
+            lambda e: (
+                "acute" in [p.phase for p in e.phases]
+                and e.category == "stretch"
+                and {"none", "towel"} & set(e.equipment)
+                and e.position == "lying"
+            )
+        )
+        assert slugs(body) == ["lying-hamstring-stretch", "towel-hamstring-stretch"]
+
+    def test_filters_that_match_nothing_give_an_empty_page(self, client):
+        body = client.get(
+            "/v1/exercises", params={"phase": "acute", "difficulty": "advanced"}
+        ).json()
+        assert body == {"items": [], "total": 0, "limit": 20, "next_cursor": None}
+
+    def test_safe_for_drops_avoid_and_lists_cautions(self, client, catalogue):
+        condition = "sciatica-nerve-symptoms"
+        severities = {
+            e.slug: c.severity
+            for e in catalogue.exercises
+            for c in e.contraindications
+            if c.condition == condition
+        }
+        assert Severity.avoid in severities.values()
+        assert Severity.caution in severities.values()
+        body = client.get("/v1/exercises", params={"safe_for": condition}).json()
+        listed = {item["slug"]: item["cautions"] for item in body["items"]}
+        assert set(listed) == {e.slug for e in catalogue.exercises} - {
+            slug for slug, severity in severities.items() if severity == "avoid"
+        }
+        for slug, cautions in listed.items():
+            if severities.get(slug) == "caution":
+                assert cautions == [
+                    {"condition": condition, "severity": "caution", "note": "Stop if nerve pain."}
+                ]
+            else:
+                assert cautions == []
+
+    def test_safe_for_several_conditions_drops_any_avoid(self, client):
+        body = client.get(
+            "/v1/exercises",
+            params={"safe_for": ["sciatica-nerve-symptoms", "acute-hamstring-strain"]},
+        ).json()
+        assert "towel-hamstring-stretch" not in slugs(body)
+        assert "nordic-hamstring-exercise" not in slugs(body)
+        lying = next(i for i in body["items"] if i["slug"] == "lying-hamstring-stretch")
+        assert [c["condition"] for c in lying["cautions"]] == [
+            "acute-hamstring-strain",
+            "sciatica-nerve-symptoms",
+        ]
+
+    def test_search_ranks_a_name_match_above_a_passing_mention(self, client):
+        body = client.get("/v1/exercises", params={"q": "nordic"}).json()
+        # The prone curl mentions the Nordic exercise only in its instructions.
+        assert slugs(body) == ["nordic-hamstring-exercise", "prone-hamstring-curl"]
+        assert body["total"] == 2
+
+    def test_search_stems_and_requires_every_word(self, client):
+        assert slugs(client.get("/v1/exercises", params={"q": "stretches towel"}).json()) == [
+            "towel-hamstring-stretch"
+        ]
+        assert slugs(client.get("/v1/exercises", params={"q": "towel nordic"}).json()) == []
+
+    def test_search_combines_with_filters(self, client):
+        body = client.get(
+            "/v1/exercises", params={"q": "hamstring stretch", "phase": "rehab"}
+        ).json()
+        assert slugs(body) == ["lying-hamstring-stretch"]
+
+    @pytest.mark.parametrize(
+        "q",
+        [
+            '"',
+            "NEAR(",
+            "stretch*",
+            "a OR b) AND (",
+            "'; DROP TABLE exercise; --",
+            "🦵" * 50 + " towel",
+            "x\u0000towel",
+        ],
+    )
+    def test_hostile_search_strings_are_plain_words(self, client, q):
+        response = client.get("/v1/exercises", params={"q": q})
+        if response.status_code == 422:
+            assert_problem(response, 422, "q")
+        else:
+            assert response.status_code == 200
+        assert client.get("/v1/exercises").json()["total"] == 8
+
+    def test_updated_since(self, client, session: Session):
+        later = datetime.now(UTC) + timedelta(days=1)
+        row = exercise(session, "moist-heat")
+        row.updated_at = later
+        session.commit()
+        since = (later - timedelta(seconds=1)).isoformat()
+        assert slugs(client.get("/v1/exercises", params={"updated_since": since}).json()) == [
+            "moist-heat"
+        ]
+        naive = (later - timedelta(seconds=1)).replace(tzinfo=None).isoformat()
+        assert slugs(client.get("/v1/exercises", params={"updated_since": naive}).json()) == [
+            "moist-heat"
+        ]
+
+    def test_sort_by_updated_at_descending(self, client, session: Session):
+        base = datetime(2030, 1, 1, tzinfo=UTC)
+        order = ["towel-hamstring-stretch", "moist-heat", "sitting-heel-dig"]
+        for offset, slug in enumerate(order):
+            exercise(session, slug).updated_at = base - timedelta(hours=offset)
+        session.commit()
+        pages = walk(client, "/v1/exercises", {"sort": "-updated_at", "limit": 2})
+        listed = [slug for page in pages for slug in slugs(page)]
+        assert listed[:3] == order
+        assert len(listed) == 8
+
+    def test_sort_by_phase_order(self, client, catalogue):
+        wanted = [
+            e.slug
+            for e in sorted(
+                (e for e in catalogue.exercises if "acute" in [p.phase for p in e.phases]),
+                key=lambda e: next(p.order for p in e.phases if p.phase == "acute"),
+            )
+        ]
+        pages = walk(client, "/v1/exercises", {"phase": "acute", "sort": "phase_order", "limit": 2})
+        assert [slug for page in pages for slug in slugs(page)] == wanted
+
+    def test_pagination_walks_every_item_once(self, client, expected):
+        pages = walk(client, "/v1/exercises", {"limit": 3})
+        listed = [slug for page in pages for slug in slugs(page)]
+        assert listed == expected(lambda e: True)
+        assert [len(page["items"]) for page in pages] == [3, 3, 2]
+        assert all(page["total"] == 8 and page["limit"] == 3 for page in pages)
+
+    def test_link_header_points_to_the_next_page_until_the_last(self, client):
+        response = client.get("/v1/exercises", params={"limit": 3, "phase": "acute"})
+        cursor = response.json()["next_cursor"]
+        assert response.headers["link"] == (
+            f'<http://testserver/v1/exercises?limit=3&phase=acute&cursor={cursor}>; rel="next"'
+        )
+        following = client.get(response.headers["link"][1:].split(">")[0])
+        assert following.status_code == 200
+        assert following.json()["next_cursor"] is None
+        assert "link" not in following.headers
+
+    def test_pagination_is_stable_when_a_row_is_inserted_between_pages(
+        self, client, session, expected
+    ):
+        first = client.get("/v1/exercises", params={"limit": 3}).json()
+        row = Exercise(
+            slug="aaa-new-exercise",
+            name="Aaa new exercise",
+            summary="Sorts first by name.",
+            category=Category.stretch,
+            difficulty=Difficulty.beginner,
+            instructions=["Do it."],
+            content_hash="0" * 64,
+            updated_at=datetime.now(UTC),
+        )
+        session.add(row)
+        session.commit()
+        rest = walk(client, "/v1/exercises", {"limit": 3, "cursor": first["next_cursor"]})
+        listed = slugs(first) + [slug for page in rest for slug in slugs(page)]
+        assert listed == expected(lambda e: True)
+        assert rest[0]["total"] == 9
+
+    def test_a_cursor_with_different_filters_is_rejected(self, client):
+        cursor = client.get("/v1/exercises", params={"limit": 1}).json()["next_cursor"]
+        response = client.get(
+            "/v1/exercises", params={"limit": 1, "cursor": cursor, "phase": "acute"}
+        )
+        assert_problem(response, 422, "cursor")
+
+    def test_a_modified_cursor_is_rejected(self, client):
+        cursor = client.get("/v1/exercises", params={"limit": 1}).json()["next_cursor"]
+        flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+        assert_problem(client.get("/v1/exercises", params={"cursor": flipped}), 422, "cursor")
+
+    @pytest.mark.parametrize(
+        ("params", "parameter"),
+        [
+            ({"phase": "recovery"}, "phase"),
+            ({"category": "yoga"}, "category"),
+            ({"position": "upside-down"}, "position"),
+            ({"difficulty": "easy"}, "difficulty"),
+            ({"sort": "random"}, "sort"),
+        ],
+    )
+    def test_unknown_closed_vocabulary_value_lists_allowed_values(self, client, params, parameter):
+        body = assert_problem(client.get("/v1/exercises", params=params), 422, parameter)
+        error = body["errors"][0]
+        assert error["value"] == next(iter(params.values()))
+        assert error["allowed"]
+
+    def test_unknown_phase_lists_the_three_phases(self, client):
+        body = assert_problem(
+            client.get("/v1/exercises", params={"phase": "recovery"}), 422, "phase"
+        )
+        assert body["errors"] == [
+            {
+                "parameter": "phase",
+                "location": "query",
+                "message": "Input should be 'acute', 'rehab' or 'return-to-sport'",
+                "value": "recovery",
+                "allowed": ["acute", "rehab", "return-to-sport"],
+            }
+        ]
+
+    @pytest.mark.parametrize(
+        ("parameter", "value"),
+        [
+            ("goal", "levitation"),
+            ("equipment", "trampoline"),
+            ("body_region", "elbow"),
+            ("source", "nope"),
+            ("safe_for", "broken-heart"),
+        ],
+    )
+    def test_unknown_open_vocabulary_value_lists_allowed_values(
+        self, client, session, parameter, value
+    ):
+        body = assert_problem(
+            client.get("/v1/exercises", params={parameter: value}), 422, parameter
+        )
+        assert body["errors"][0]["value"] == value
+        assert len(body["errors"][0]["allowed"]) >= 3
+        assert value not in body["errors"][0]["allowed"]
+
+    def test_unknown_equipment_lists_the_equipment_in_use(self, client, catalogue):
+        body = assert_problem(
+            client.get("/v1/exercises", params={"equipment": "trampoline"}), 422, "equipment"
+        )
+        assert body["errors"][0]["allowed"] == sorted(
+            {i for e in catalogue.exercises for i in e.equipment}
+        )
+
+    @pytest.mark.parametrize(
+        ("params", "parameter"),
+        [
+            ({"limit": 0}, "limit"),
+            ({"limit": 101}, "limit"),
+            ({"limit": "ten"}, "limit"),
+            ({"cursor": "not-a-cursor"}, "cursor"),
+            ({"cursor": "x" * 600}, "cursor"),
+            ({"updated_since": "yesterday"}, "updated_since"),
+            ({"updated_since": "2026-13-45"}, "updated_since"),
+            ({"q": "x" * 201}, "q"),
+            ({"q": ""}, "q"),
+            ({"q": "?!"}, "q"),
+            ({"goal": "Not A Slug"}, "goal"),
+            ({"phase": ["acute"] * 21}, "phase"),
+            ({"sort": "phase_order"}, "sort"),
+            ({"sort": "phase_order", "phase": ["acute", "rehab"]}, "sort"),
+            ({"phasee": "acute"}, "phasee"),
+        ],
+    )
+    def test_bad_input_is_a_422_problem(self, client, params, parameter):
+        assert_problem(client.get("/v1/exercises", params=params), 422, parameter)
+
+    def test_limit_at_the_bounds(self, client):
+        assert len(client.get("/v1/exercises", params={"limit": 1}).json()["items"]) == 1
+        assert client.get("/v1/exercises", params={"limit": 100}).json()["limit"] == 100
+
+
+class TestGetExercise:
+    def test_detail_has_everything(self, client, catalogue):
+        body = client.get("/v1/exercises/lying-hamstring-stretch").json()
+        entry = next(e for e in catalogue.exercises if e.slug == "lying-hamstring-stretch")
+        assert body["body_regions"] == sorted(entry.body_regions)
+        assert body["instructions"] == entry.instructions
+        assert body["cues"] == entry.cues
+        assert body["dosage"] == {
+            "hold_seconds": {"min": 15, "max": 30},
+            "reps": None,
+            "sets": None,
+            "rest_seconds": None,
+            "per_day": None,
+            "per_week": None,
+            "duration_seconds": None,
+            "note": None,
+        }
+        assert body["phases"] == [
+            {"phase": "acute", "order": 10, "caution": True, "note": "Gently; with caution."},
+            {"phase": "rehab", "order": 10, "caution": False, "note": None},
+            {"phase": "return-to-sport", "order": 10, "caution": False, "note": None},
+        ]
+        assert body["goals"] == ["flexibility", "pain-relief"]
+        assert body["contraindications"] == [
+            {
+                "condition": "acute-hamstring-strain",
+                "severity": "caution",
+                "note": "Stretch gently.",
+            },
+            {
+                "condition": "sciatica-nerve-symptoms",
+                "severity": "caution",
+                "note": "Stop if nerve pain.",
+            },
+        ]
+        assert body["progressions"] == ["prone-hamstring-curl"]
+        assert body["regressions"] == []
+        assert [e["field"] for e in body["evidence"]] == ["dosage", "phase"]
+
+    def test_regressions_are_the_reverse_of_progressions(self, client):
+        body = client.get("/v1/exercises/prone-hamstring-curl").json()
+        assert body["regressions"] == ["lying-hamstring-stretch"]
+        assert body["progressions"] == ["nordic-hamstring-exercise"]
+
+    def test_evidence_quotes_are_verbatim_at_their_offsets(self, client, catalogue):
+        documents = {s.slug: (DOCS / s.file).read_text(encoding="utf-8") for s in catalogue.sources}
+        for entry in catalogue.exercises:
+            body = client.get(f"/v1/exercises/{entry.slug}").json()
+            assert body["evidence"], entry.slug
+            for item in body["evidence"]:
+                assert documents[item["source"]][item["start"] : item["end"]] == item["quote"]
+
+    def test_unknown_slug_is_a_404_problem(self, client):
+        body = assert_problem(client.get("/v1/exercises/flying-kick"), 404)
+        assert body["detail"] == "No exercise with slug 'flying-kick'."
+
+    @pytest.mark.parametrize("slug", ["Not_A_Slug", "a" * 101, "-leading-dash"])
+    def test_malformed_slug_is_a_422_problem(self, client, slug):
+        assert_problem(client.get(f"/v1/exercises/{slug}"), 422, "slug")

@@ -1,0 +1,202 @@
+"""Seeding: validation that names what is wrong, atomic writes, idempotent reseeds."""
+
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from sqlmodel import Session, SQLModel, select
+
+from app.errors import SeedError
+from app.models import CatalogueState, Exercise
+from app.seeding import Catalogue, read_catalogue, seed_catalogue
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
+
+LATER = datetime(2031, 1, 1, tzinfo=UTC)
+
+
+def snapshot(session: Session) -> dict[str, list[tuple]]:
+    """Every row of every table, for before/after comparisons."""
+    tables = {}
+    for table in SQLModel.metadata.sorted_tables:
+        rows = session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+        tables[table.name] = [tuple(row) for row in rows]
+    return tables
+
+
+@pytest.fixture
+def catalogue_dir(tmp_path: Path) -> Path:
+    """An editable copy of the test catalogue."""
+    return Path(shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue"))
+
+
+def edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def read_problems(catalogue_dir: Path) -> list[str]:
+    with pytest.raises(SeedError) as raised:
+        read_catalogue(catalogue_dir, DOCUMENTS)
+    return raised.value.problems
+
+
+class TestReseed:
+    def test_reseeding_unchanged_content_changes_nothing(self, session, catalogue):
+        before = snapshot(session)
+        report = seed_catalogue(session, catalogue, now=LATER)
+        assert report.changed is False
+        assert snapshot(session) == before
+
+    def test_editing_one_exercise_updates_just_that_one(self, session, catalogue_dir):
+        before = {e.slug: e.updated_at for e in session.exec(select(Exercise))}
+        edit(catalogue_dir / "exercises" / "moist-heat.yaml", lambda d: d.update(summary="Warmth."))
+        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert (report.inserted, report.updated, report.deleted) == ([], ["moist-heat"], [])
+        after = {e.slug: e.updated_at for e in session.exec(select(Exercise))}
+        assert after == {**before, "moist-heat": LATER}
+        assert session.get(CatalogueState, 1).updated_at == LATER
+
+    def test_the_version_follows_the_content(self, session, catalogue, catalogue_dir):
+        edit(catalogue_dir / "goals.yaml", lambda d: d[0].update(description="Changed."))
+        changed = read_catalogue(catalogue_dir, DOCUMENTS)
+        assert changed.version() != catalogue.version()
+        seed_catalogue(session, changed, now=LATER)
+        assert session.get(CatalogueState, 1).version == changed.version()
+        seed_catalogue(session, catalogue, now=LATER + timedelta(hours=1))
+        assert session.get(CatalogueState, 1).version == catalogue.version()
+
+    def test_a_new_progression_bumps_the_harder_exercise(self, session, catalogue_dir):
+        edit(
+            catalogue_dir / "exercises" / "sitting-heel-dig.yaml",
+            lambda d: d.update(progressions=["standing-hip-extension"]),
+        )
+        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert report.updated == ["sitting-heel-dig", "standing-hip-extension"]
+
+    def test_removed_and_added_exercises(self, session, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        renamed = catalogue_dir / "exercises" / "moist-heat-pack.yaml"
+        edit(path, lambda d: d.update(slug="moist-heat-pack"))
+        path.rename(renamed)
+        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
+
+
+class TestAtomicSeed:
+    def test_a_failure_mid_write_leaves_the_database_as_it_was(self, session, catalogue: Catalogue):
+        before = snapshot(session)
+        # Skip read-time checks to fail inside the write: the last exercise names a goal
+        # that does not exist, after the others have been written.
+        broken_last = catalogue.exercises[-1].model_copy(
+            update={"goals": ["no-such-goal"], "summary": "x"}
+        )
+        first_changed = catalogue.exercises[0].model_copy(update={"summary": "Changed first."})
+        broken = replace(
+            catalogue, exercises=[first_changed, *catalogue.exercises[1:-1], broken_last]
+        )
+        with pytest.raises(KeyError):
+            seed_catalogue(session, broken, now=LATER)
+        assert snapshot(session) == before
+
+
+class TestCatalogueValidation:
+    def test_the_test_catalogue_is_valid(self):
+        assert len(read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS).exercises) == 8
+
+    def test_a_quote_not_at_its_offsets(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(
+            path,
+            lambda d: d["evidence"][0].update(
+                start=d["evidence"][0]["start"] + 1, end=d["evidence"][0]["end"] + 1
+            ),
+        )
+        [problem] = read_problems(catalogue_dir)
+        assert problem.startswith(
+            f"{path}: exercise 'moist-heat': evidence[0].quote: not found verbatim at "
+        )
+        assert "(it is at " in problem
+
+    def test_a_quote_that_is_not_in_the_document(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+
+        def change(d):
+            d["evidence"][0]["quote"] = "Z" * (d["evidence"][0]["end"] - d["evidence"][0]["start"])
+
+        edit(path, change)
+        [problem] = read_problems(catalogue_dir)
+        assert "evidence[0].quote: not found verbatim" in problem
+        assert "(it is at" not in problem
+
+    def test_unknown_slugs_and_broken_links(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d.update(goals=["levitation"], progressions=["flying-kick"]))
+        assert read_problems(catalogue_dir) == [
+            f"{path}: exercise 'moist-heat': goals: unknown slug 'levitation'",
+            f"{path}: exercise 'moist-heat': progressions: unknown slug 'flying-kick'",
+        ]
+
+    def test_duplicate_slug(self, catalogue_dir):
+        shutil.copy(
+            catalogue_dir / "exercises" / "moist-heat.yaml",
+            catalogue_dir / "exercises" / "moist-heat-2.yaml",
+        )
+        problems = read_problems(catalogue_dir)
+        assert (
+            f"{catalogue_dir / 'exercises' / 'moist-heat-2.yaml'}: slug 'moist-heat' must match the file name"
+            in problems
+        )
+        assert len(problems) == 1
+
+    def test_duplicate_goal(self, catalogue_dir):
+        edit(catalogue_dir / "goals.yaml", lambda d: d.append(dict(d[0])))
+        assert read_problems(catalogue_dir) == [
+            f"{catalogue_dir / 'goals.yaml'}: duplicate slug 'activation'"
+        ]
+
+    def test_invalid_dosage_type(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d["dosage"].update(duration_seconds="twenty minutes"))
+        [problem] = read_problems(catalogue_dir)
+        assert problem.startswith(f"{path}: exercise 'moist-heat': dosage.duration_seconds")
+
+    def test_dosage_needs_dosage_evidence(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d["evidence"][0].update(field="instructions"))
+        assert read_problems(catalogue_dir) == [
+            f"{path}: exercise 'moist-heat': dosage: numbers given but no evidence with field 'dosage'"
+        ]
+
+    def test_progression_cycle(self, catalogue_dir):
+        edit(
+            catalogue_dir / "exercises" / "nordic-hamstring-exercise.yaml",
+            lambda d: d.update(progressions=["lying-hamstring-stretch"]),
+        )
+        assert read_problems(catalogue_dir) == [
+            "progressions: cycle lying-hamstring-stretch -> prone-hamstring-curl -> "
+            "nordic-hamstring-exercise -> lying-hamstring-stretch"
+        ]
+
+    def test_changed_document(self, catalogue_dir, tmp_path):
+        documents = Path(
+            shutil.copytree(
+                DOCUMENTS, tmp_path / "documents", ignore=shutil.ignore_patterns("catalogue")
+            )
+        )
+        with (documents / "003_c11dac91296d97ed.txt").open("a", encoding="utf-8") as file:
+            file.write("edited")
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, documents)
+        [problem] = raised.value.problems
+        assert "source 'core3-do-hamstrings-need-stretching': sha256 of" in problem
+
+    def test_invalid_yaml(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.write_text("slug: [unclosed", encoding="utf-8")
+        [problem] = read_problems(catalogue_dir)
+        assert problem.startswith(f"{path}: not valid YAML")
