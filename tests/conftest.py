@@ -176,3 +176,35 @@ def walk(
 
 def slugs(response_body: dict[str, Any]) -> list[str]:
     return [item["slug"] for item in response_body["items"]]
+
+
+@pytest.fixture(scope="session")
+def full_catalogue() -> Catalogue:
+    """The real catalogue in seed/catalogue, as curated from the five documents."""
+    return read_catalogue(DOCUMENTS / "catalogue", DOCUMENTS)
+
+
+@pytest.fixture(scope="session")
+def full_engine(
+    databases: TemporaryDatabases, database_kind: str, full_catalogue: Catalogue
+) -> Iterator[Engine]:
+    engine = build_engine(databases.create(database_kind))
+    migrate(engine)
+    with Session(engine) as session:
+        seed_catalogue(session, full_catalogue)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def full_client(full_engine: Engine) -> Iterator[TestClient]:
+    """A client over the real catalogue (read-only tests)."""
+
+    def read_only_session() -> Iterator[Session]:
+        with Session(full_engine) as session:
+            yield session
+
+    app = create_app()
+    app.dependency_overrides[get_session] = read_only_session
+    with TestClient(app) as client:
+        yield client

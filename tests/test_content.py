@@ -1,0 +1,211 @@
+"""The real catalogue (seed/catalogue), checked against its five source documents and
+served through the API."""
+
+import pytest
+
+from app.seed_format import DOSE_FIELDS
+from app.seeding import Catalogue
+from tests.conftest import DOCUMENTS, walk
+
+
+def all_items(client, **params) -> list[dict]:
+    return [
+        item
+        for page in walk(client, "/v1/exercises", {"limit": 100, **params})
+        for item in page["items"]
+    ]
+
+
+def detail(client, slug: str) -> dict:
+    response = client.get(f"/v1/exercises/{slug}")
+    assert response.status_code == 200
+    return response.json()
+
+
+class TestCatalogueContent:
+    def test_every_quote_is_verbatim_at_its_offsets_through_the_api(
+        self, full_client, full_catalogue: Catalogue
+    ):
+        documents = {
+            s.slug: (DOCUMENTS / s.file).read_text(encoding="utf-8") for s in full_catalogue.sources
+        }
+        checked = 0
+        for item in all_items(full_client):
+            for evidence in detail(full_client, item["slug"])["evidence"]:
+                assert (
+                    documents[evidence["source"]][evidence["start"] : evidence["end"]]
+                    == evidence["quote"]
+                )
+                checked += 1
+        assert checked == sum(len(e.evidence) for e in full_catalogue.exercises)
+
+    def test_every_exercise_has_a_phase_a_goal_and_evidence(self, full_client):
+        items = all_items(full_client)
+        assert len(items) >= 30
+        for item in items:
+            body = detail(full_client, item["slug"])
+            assert body["phases"], item["slug"]
+            assert body["goals"], item["slug"]
+            assert body["evidence"], item["slug"]
+            assert body["instructions"], item["slug"]
+
+    def test_every_stated_dose_has_dosage_evidence_quoting_a_number(self, full_client):
+        for item in all_items(full_client):
+            body = detail(full_client, item["slug"])
+            stated = [name for name in DOSE_FIELDS if body["dosage"][name] is not None]
+            quotes = [e["quote"] for e in body["evidence"] if e["field"] == "dosage"]
+            if stated:
+                assert quotes, f"{item['slug']}: {stated} without dosage evidence"
+                assert any(any(ch.isdigit() for ch in q) or "daily" in q for q in quotes), item[
+                    "slug"
+                ]
+
+    @pytest.mark.parametrize(
+        ("slug", "phases", "acute_caution"),
+        [
+            # The "When to Use" table of 002_13ae85b7099487a5.txt, row by row.
+            ("lying-hamstring-stretch", {"acute", "rehab", "return-to-sport"}, True),
+            ("standing-heel-raised-hamstring-stretch", {"acute", "rehab", "return-to-sport"}, True),
+            ("prone-hamstring-curl", {"acute", "rehab"}, False),
+            ("standing-hip-extension", {"rehab"}, None),
+            ("glute-bridge", {"rehab"}, None),
+            ("straight-leg-raise", {"rehab"}, None),
+            ("sitting-heel-dig", {"acute"}, False),
+            ("nordic-hamstring-exercise", {"return-to-sport"}, None),
+        ],
+    )
+    def test_the_when_to_use_table_holds_through_the_api(
+        self, full_client, slug, phases, acute_caution
+    ):
+        for phase in ("acute", "rehab", "return-to-sport"):
+            listed = slug in {item["slug"] for item in all_items(full_client, phase=phase)}
+            if phase in phases:
+                assert listed, f"{slug} should be listed in {phase}"
+        memberships = {p["phase"]: p for p in detail(full_client, slug)["phases"]}
+        assert phases <= set(memberships)
+        if acute_caution is None:
+            assert "acute" not in memberships
+        else:
+            assert memberships["acute"]["caution"] is acute_caution
+        phase_quotes = [
+            e["quote"] for e in detail(full_client, slug)["evidence"] if e["field"] == "phase"
+        ]
+        assert phase_quotes
+
+    def test_nothing_heavy_in_the_acute_phase(self, full_client):
+        acute = {item["slug"] for item in all_items(full_client, phase="acute")}
+        assert "nordic-hamstring-exercise" not in acute
+        assert "single-leg-bridge-lift-and-lower" not in acute
+
+    def test_phases_run_in_progression_order(self, full_client):
+        for phase in ("acute", "rehab", "return-to-sport"):
+            orders = [
+                e["order"] for e in full_client.get(f"/v1/phases/{phase}").json()["exercises"]
+            ]
+            assert orders == sorted(orders)
+            assert len(set(orders)) == len(orders), f"{phase}: two exercises share a place"
+            assert full_client.get(f"/v1/phases/{phase}").json()["criteria_to_progress"]
+
+    @pytest.mark.parametrize(
+        ("slug", "field", "subject"),
+        [
+            # Stretching a freshly strained hamstring: allowed with caution vs can cause injury.
+            ("lying-hamstring-stretch", "phase", "acute"),
+            # Stretching for low-back pain: recommended vs 003's "activate, don't stretch".
+            ("lying-hamstring-stretch", None, None),
+        ],
+    )
+    def test_disagreements_keep_both_stances(self, full_client, slug, field, subject):
+        evidence = detail(full_client, slug)["evidence"]
+        if field is not None:
+            evidence = [e for e in evidence if e["field"] == field and e["subject"] == subject]
+        stances = {e["stance"] for e in evidence}
+        assert "supports" in stances
+        assert stances & {"cautions", "contradicts"}
+
+    def test_stretching_for_low_back_pain_is_contradicted_by_the_clinic_blog(
+        self, full_client, full_catalogue
+    ):
+        blog = next(s.slug for s in full_catalogue.sources if s.file.startswith("003_"))
+        contradicted = {
+            e.slug
+            for e in full_catalogue.exercises
+            for i in e.evidence
+            if i.source == blog and i.stance == "contradicts"
+        }
+        assert "lying-hamstring-stretch" in contradicted
+        supported = {
+            e.slug
+            for e in full_catalogue.exercises
+            for i in e.evidence
+            if i.source != blog and i.stance == "supports" and "low-back-pain-relief" in e.goals
+        }
+        assert contradicted & supported
+
+    @pytest.mark.parametrize(
+        ("condition", "severity_for_stretches"),
+        [
+            ("acute-hamstring-strain", {"avoid", "caution"}),
+            ("sciatica-nerve-symptoms", {"caution", "avoid"}),
+        ],
+    )
+    def test_every_hamstring_stretch_carries_the_warnings(
+        self, full_client, condition, severity_for_stretches
+    ):
+        stretches = [
+            i for i in all_items(full_client, category="stretch", body_region="hamstrings")
+        ]
+        assert len(stretches) >= 10
+        for item in stretches:
+            severities = {
+                c["condition"]: c["severity"]
+                for c in detail(full_client, item["slug"])["contraindications"]
+            }
+            assert severities.get(condition) in severity_for_stretches, item["slug"]
+
+    def test_safe_for_a_fresh_strain_keeps_cautions_visible(self, full_client):
+        items = all_items(full_client, safe_for="acute-hamstring-strain", phase="acute")
+        assert items
+        by_slug = {item["slug"]: item for item in items}
+        assert [c["condition"] for c in by_slug["lying-hamstring-stretch"]["cautions"]] == [
+            "acute-hamstring-strain"
+        ]
+
+    def test_warnings_named_by_the_documents_are_conditions(self, full_client):
+        conditions = {
+            c["slug"] for page in walk(full_client, "/v1/conditions") for c in page["items"]
+        }
+        assert {
+            "acute-hamstring-strain",
+            "sciatica-nerve-symptoms",
+            "severe-pain",
+            "pain-during-stretching",
+            "anterior-pelvic-tilt",
+            "ballistic-stretching",
+            "forceful-stretching",
+        } <= conditions
+
+    def test_progressions_lead_from_stretches_to_curls_to_nordic(self, full_client):
+        assert (
+            "prone-hamstring-curl" in detail(full_client, "lying-hamstring-stretch")["progressions"]
+        )
+        assert (
+            "nordic-hamstring-exercise"
+            in detail(full_client, "prone-hamstring-curl")["progressions"]
+        )
+        assert (
+            "prone-hamstring-curl"
+            in detail(full_client, "nordic-hamstring-exercise")["regressions"]
+        )
+
+    def test_every_source_has_its_hash_and_credibility_notes(self, full_client, full_catalogue):
+        import hashlib
+
+        for source in full_catalogue.sources:
+            body = full_client.get(f"/v1/sources/{source.slug}").json()
+            assert (
+                body["sha256"]
+                == hashlib.sha256((DOCUMENTS / body["file"]).read_bytes()).hexdigest()
+            )
+            assert body["credibility_notes"]
+            assert body["exercises"]
