@@ -66,6 +66,11 @@ def get_engine() -> Engine:
 
 
 def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request."""
-    with Session(get_engine()) as session:
+    """FastAPI dependency: one session per request, reading one consistent snapshot
+    (SQLite's read transactions already are; PostgreSQL needs REPEATABLE READ), so a
+    response never mixes two catalogue versions during a reseed."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    with Session(engine) as session:
         yield session

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -156,6 +156,8 @@ def _parameter_errors(error: RequestValidationError) -> list[ParameterError]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from app.caching import NotModified  # app.caching depends on the routes' plumbing
+
     @app.exception_handler(CatalogueError)
     async def catalogue_error(request: Request, error: CatalogueError) -> JSONResponse:
         if error.status >= 500 and error.status != 503:
@@ -171,6 +173,10 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=error.errors,
             headers=headers,
         )
+
+    @app.exception_handler(NotModified)
+    async def not_modified(request: Request, outcome: NotModified) -> Response:
+        return Response(status_code=304, headers=outcome.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

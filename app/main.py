@@ -2,11 +2,15 @@
 
 import logging
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi_offline import FastAPIOffline
 
 from app.errors import install_error_handlers
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
+from app.security import SecurityHeadersMiddleware, is_acceptable_request_id
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -22,18 +26,27 @@ opaque cursors. Errors are RFC 9457 `application/problem+json`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
-    app = FastAPI(
+    # Docs assets (Swagger UI, ReDoc) are served by this server, never from a CDN, and
+    # Swagger's remote validator is off: the docs work inside networks with no internet.
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},
         title="Exercise Catalogue API",
         version="1.0.0",
         description=DESCRIPTION,
         license_info={"name": "MIT", "identifier": "MIT"},
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["If-None-Match", "If-Modified-Since", "X-Request-ID"],
         expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
+    )
+    # Outermost: every response, errors included, carries the request's id.
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name="X-Request-ID", validator=is_acceptable_request_id
     )
     install_error_handlers(app)
     for module in (exercises, phases, goals, conditions, sources, catalogue):

@@ -1,12 +1,13 @@
 """GET /v1/catalogue, /healthz and /readyz."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
+from app.caching import catalogue_validators
 from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
 from app.routes.common import SessionDep
 from app.schemas import CatalogueCounts, CatalogueInfo, Health
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], dependencies=[Depends(catalogue_validators)])
 health_router = APIRouter(tags=["health"])
 HEAD_REVISION = head_revision()
 

@@ -1,7 +1,8 @@
 """GET /v1/conditions and /v1/conditions/{slug}."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.conditions import get_condition, list_conditions
 from app.routes.common import (
@@ -14,7 +15,9 @@ from app.routes.common import (
 )
 from app.schemas import ConditionDetail, ConditionOut
 
-router = APIRouter(prefix="/v1/conditions", tags=["conditions"])
+router = APIRouter(
+    prefix="/v1/conditions", dependencies=[Depends(catalogue_validators)], tags=["conditions"]
+)
 FINGERPRINT = query_fingerprint({"list": "conditions"})
 
 

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
+from app.caching import catalogue_validators
 from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -17,7 +18,9 @@ from app.routes.common import SessionDep, SlugPath, next_page, read_cursor
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import ExerciseSort
 
-router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
+router = APIRouter(
+    prefix="/v1/exercises", dependencies=[Depends(catalogue_validators)], tags=["exercises"]
+)
 
 
 class ExerciseListParameters(ExerciseFilters):

@@ -1,7 +1,8 @@
 """GET /v1/goals and /v1/goals/{slug}."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.goals import get_goal, list_goals
 from app.routes.common import (
@@ -14,7 +15,7 @@ from app.routes.common import (
 )
 from app.schemas import GoalDetail, GoalOut
 
-router = APIRouter(prefix="/v1/goals", tags=["goals"])
+router = APIRouter(prefix="/v1/goals", dependencies=[Depends(catalogue_validators)], tags=["goals"])
 FINGERPRINT = query_fingerprint({"list": "goals"})
 
 

@@ -1,7 +1,8 @@
 """GET /v1/phases and /v1/phases/{slug}."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.phases import get_phase, list_phases
 from app.routes.common import (
@@ -14,7 +15,9 @@ from app.routes.common import (
 )
 from app.schemas import PhaseDetail, PhaseOut
 
-router = APIRouter(prefix="/v1/phases", tags=["phases"])
+router = APIRouter(
+    prefix="/v1/phases", dependencies=[Depends(catalogue_validators)], tags=["phases"]
+)
 FINGERPRINT = query_fingerprint({"list": "phases"})
 
 

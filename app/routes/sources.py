@@ -1,7 +1,8 @@
 """GET /v1/sources and /v1/sources/{slug}."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.sources import get_source, list_sources
 from app.routes.common import (
@@ -14,7 +15,9 @@ from app.routes.common import (
 )
 from app.schemas import SourceDetail, SourceOut
 
-router = APIRouter(prefix="/v1/sources", tags=["sources"])
+router = APIRouter(
+    prefix="/v1/sources", dependencies=[Depends(catalogue_validators)], tags=["sources"]
+)
 FINGERPRINT = query_fingerprint({"list": "sources"})
 
 

@@ -1,0 +1,77 @@
+"""HTTP caching for catalogue reads: strong ETags, Last-Modified and conditional GETs.
+
+The validators come from the catalogue version, not from hashing a rendered body: the
+version is read at the start of the request, in the same database snapshot the route
+then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
+304 before any content is queried or rendered.
+"""
+
+import hashlib
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from fastapi import Request, Response
+
+from app.queries.catalogue import get_catalogue_state
+from app.routes.common import SessionDep
+
+CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+
+
+class NotModified(Exception):
+    """The client's copy is current: answer 304 with these headers."""
+
+    def __init__(self, headers: dict[str, str]):
+        super().__init__("not modified")
+        self.headers = headers
+
+
+def entity_tag(version: str, request: Request) -> str:
+    """Strong ETag for this representation: catalogue version, URL and the encoding the
+    client accepts (gzip and identity bodies differ, so they get different tags)."""
+    query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
+    encoding = "gzip" if "gzip" in request.headers.get("accept-encoding", "") else "identity"
+    key = f"{version}|{request.url.path}|{query}|{encoding}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    if if_none_match.strip() == "*":
+        return True
+    # If-None-Match uses the weak comparison: W/"x" matches "x".
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in candidates
+
+
+def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False  # an unparseable date is ignored, as RFC 9110 says
+    if since.tzinfo is None:
+        return False
+    return updated_at.replace(microsecond=0) <= since
+
+
+def catalogue_validators(request: Request, response: Response, session: SessionDep) -> None:
+    """Route dependency: set ETag, Last-Modified and Cache-Control, or raise
+    `NotModified` when the client already has this version."""
+    state = get_catalogue_state(session)
+    etag = entity_tag(state.version, request)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(state.updated_at, usegmt=True),
+        "Cache-Control": CATALOGUE_CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        fresh = _matches(if_none_match, etag)
+    else:
+        if_modified_since = request.headers.get("if-modified-since")
+        fresh = if_modified_since is not None and _not_modified_since(
+            if_modified_since, state.updated_at
+        )
+    if fresh:
+        raise NotModified(headers)
+    response.headers.update(headers)

@@ -1,0 +1,43 @@
+"""Response headers that suit a JSON API and its docs pages."""
+
+import re
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DOCS_PATHS = ("/docs", "/redoc")
+# Swagger UI and ReDoc run inline bootstrap scripts and ReDoc starts blob: workers;
+# everything else must come from this server.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'"
+)
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def is_acceptable_request_id(value: str) -> bool:
+    """Take the caller's X-Request-ID when it is short and plain; otherwise mint one."""
+    return bool(_REQUEST_ID.match(value))
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = str(scope.get("path", "")).startswith(DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else API_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

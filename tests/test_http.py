@@ -1,0 +1,210 @@
+"""Behaviour on the wire: conditional GETs, compression, CORS, security headers,
+request ids, and docs that work offline."""
+
+import gzip
+import re
+import shutil
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+
+import pytest
+import yaml
+
+from app.seeding import read_catalogue, seed_catalogue
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
+from tests.test_exercises import assert_problem
+
+CATALOGUE_READS = [
+    "/v1/exercises",
+    "/v1/exercises?phase=acute&limit=2",
+    "/v1/exercises/lying-hamstring-stretch",
+    "/v1/phases",
+    "/v1/phases/acute",
+    "/v1/goals",
+    "/v1/goals/strength",
+    "/v1/conditions",
+    "/v1/conditions/acute-hamstring-strain",
+    "/v1/sources",
+    "/v1/sources/hamstring-pain-exercises",
+    "/v1/catalogue",
+]
+
+
+class TestConditionalGet:
+    @pytest.mark.parametrize("url", CATALOGUE_READS)
+    def test_matching_etag_is_a_304_without_body(self, client, url):
+        first = client.get(url)
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+        assert first.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=300"
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert client.get(url, headers={"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+        assert client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+    @pytest.mark.parametrize("url", CATALOGUE_READS)
+    def test_etag_changes_after_a_reseed_with_an_edit(self, client, session, tmp_path, url):
+        etag = client.get(url).headers["etag"]
+        edited = shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue")
+        path = edited / "goals.yaml"
+        goals = yaml.safe_load(path.read_text())
+        goals[0]["description"] = "Edited."
+        path.write_text(yaml.safe_dump(goals))
+        seed_catalogue(session, read_catalogue(edited, DOCUMENTS))
+        response = client.get(url, headers={"If-None-Match": etag})
+        assert response.status_code == 200
+        assert response.headers["etag"] != etag
+
+    def test_different_queries_have_different_etags(self, client):
+        tags = {client.get(url).headers["etag"] for url in CATALOGUE_READS}
+        assert len(tags) == len(CATALOGUE_READS)
+
+    def test_last_modified_and_if_modified_since(self, client):
+        response = client.get("/v1/exercises")
+        last_modified = response.headers["last-modified"]
+        assert (
+            client.get("/v1/exercises", headers={"If-Modified-Since": last_modified}).status_code
+            == 304
+        )
+        earlier = format_datetime(
+            parsedate_to_datetime(last_modified) - timedelta(seconds=1), usegmt=True
+        )
+        assert (
+            client.get("/v1/exercises", headers={"If-Modified-Since": earlier}).status_code == 200
+        )
+        assert (
+            client.get("/v1/exercises", headers={"If-Modified-Since": "not a date"}).status_code
+            == 200
+        )
+
+    def test_errors_carry_no_validators(self, client):
+        response = client.get("/v1/exercises/no-such-thing")
+        assert response.status_code == 404
+        assert "etag" not in response.headers
+
+    def test_health_is_never_cached(self, client):
+        assert client.get("/healthz").headers["cache-control"] == "no-store"
+        assert client.get("/readyz").headers["cache-control"] == "no-store"
+
+
+class TestCompression:
+    def test_gzip_when_accepted(self, client):
+        response = client.get("/v1/exercises", headers={"Accept-Encoding": "gzip"})
+        assert response.headers["content-encoding"] == "gzip"
+        assert "Accept-Encoding" in response.headers["vary"]
+        raw = client.get("/v1/exercises", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in raw.headers
+        assert response.json() == raw.json()
+        assert raw.headers["etag"] != response.headers["etag"]
+
+    def test_the_gzip_body_is_smaller(self, client):
+        with client.stream("GET", "/v1/exercises", headers={"Accept-Encoding": "gzip"}) as response:
+            compressed = b"".join(response.iter_raw())
+        assert len(compressed) < len(gzip.decompress(compressed))
+
+
+class TestCors:
+    def test_preflight_from_an_allowed_origin(self, client):
+        response = client.options(
+            "/v1/exercises",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "*"
+
+    def test_exposed_headers(self, client):
+        response = client.get("/v1/exercises?limit=1", headers={"Origin": "https://app.example"})
+        exposed = {
+            h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
+        }
+        assert {"etag", "link", "x-request-id"} <= exposed
+
+    def test_restricted_origins(self, session, monkeypatch):
+        from starlette.testclient import TestClient
+
+        from app.database import get_session
+        from app.main import create_app
+        from app.settings import Settings
+
+        app = create_app(Settings(cors_allow_origins=["https://clinic.example"]))
+        app.dependency_overrides[get_session] = lambda: session
+        client = TestClient(app)
+        allowed = client.options(
+            "/v1/exercises",
+            headers={"Origin": "https://clinic.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://clinic.example"
+        refused = client.options(
+            "/v1/exercises",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+
+
+class TestHeaders:
+    def test_security_headers_on_the_api(self, client):
+        response = client.get("/v1/phases")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert (
+            response.headers["content-security-policy"]
+            == "default-src 'none'; frame-ancestors 'none'"
+        )
+        assert "server" not in response.headers
+
+    def test_request_id_is_echoed_or_minted(self, client):
+        assert (
+            client.get("/v1/phases", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+            == "abc-123"
+        )
+        minted = client.get("/v1/phases").headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", minted)
+        replaced = client.get(
+            "/v1/phases", headers={"X-Request-ID": "bad id\twith spaces"}
+        ).headers["x-request-id"]
+        assert replaced != "bad id\twith spaces"
+
+    def test_errors_carry_a_request_id(self, client):
+        response = client.get("/nowhere")
+        assert_problem(response, 404)
+        assert response.headers["x-request-id"]
+
+
+class TestOfflineDocs:
+    @pytest.mark.parametrize("path", ["/docs", "/redoc"])
+    def test_docs_pages_reference_no_external_url(self, client, path):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert re.findall(r"https?://", response.text) == []
+        assert "'self'" in response.headers["content-security-policy"]
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', response.text):
+            assert asset.startswith("/static-offline-docs/")
+            assert client.get(asset).status_code == 200
+
+    def test_swagger_validator_is_off(self, client):
+        assert '"validatorUrl": null' in client.get("/docs").text
+
+    def test_openapi_lists_every_operation(self, client):
+        spec = client.get("/openapi.json").json()
+        operation_ids = {
+            op["operationId"] for path in spec["paths"].values() for op in path.values()
+        }
+        assert operation_ids == {
+            "listExercises",
+            "getExercise",
+            "listPhases",
+            "getPhase",
+            "listGoals",
+            "getGoal",
+            "listConditions",
+            "getCondition",
+            "listSources",
+            "getSource",
+            "getCatalogue",
+            "getLiveness",
+            "getReadiness",
+        }
