@@ -23,6 +23,26 @@ opaque cursors. Errors are RFC 9457 `application/problem+json`.
 """
 
 
+TAGS = [
+    {
+        "name": "exercises",
+        "description": "The exercises: filter, search, page, and read one in full.",
+    },
+    {"name": "phases", "description": "Rehab phases (acute, rehab, return-to-sport) in order."},
+    {
+        "name": "goals",
+        "description": "What exercises are for: flexibility, pain relief, strength...",
+    },
+    {
+        "name": "conditions",
+        "description": "Conditions that make exercises unsafe or call for caution.",
+    },
+    {"name": "sources", "description": "The source documents and the evidence quoted from them."},
+    {"name": "catalogue", "description": "The catalogue's version, counts and last change."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
@@ -34,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         license_info={"name": "MIT", "identifier": "MIT"},
+        contact={"name": "Exercise Catalogue API maintainers"},
+        openapi_tags=TAGS,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

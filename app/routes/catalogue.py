@@ -4,10 +4,12 @@ from fastapi import APIRouter, Depends, Response
 
 from app.caching import catalogue_validators
 from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
-from app.routes.common import SessionDep
+from app.routes.common import READ_RESPONSES, SessionDep
 from app.schemas import CatalogueCounts, CatalogueInfo, Health
 
-router = APIRouter(tags=["catalogue"], dependencies=[Depends(catalogue_validators)])
+router = APIRouter(
+    tags=["catalogue"], dependencies=[Depends(catalogue_validators)], responses=READ_RESPONSES
+)
 health_router = APIRouter(tags=["health"])
 HEAD_REVISION = head_revision()
 

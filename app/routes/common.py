@@ -6,6 +6,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from sqlmodel import Session
 
 from app.database import get_session
+from app.errors import PROBLEM_JSON, Problem
 from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -17,6 +18,21 @@ from app.settings import get_settings
 from app.vocabulary import SLUG_MAX_LENGTH, SLUG_PATTERN
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+# Responses every catalogue read can give besides 200, documented once.
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not modified: the `If-None-Match` / `If-Modified-Since` copy is current."
+    },
+    404: _problem("No such resource."),
+    422: _problem("Invalid parameters; `errors` names each one and the allowed values."),
+    503: _problem("The database is unavailable; retry after `Retry-After` seconds."),
+}
 SlugPath = Annotated[
     str,
     Path(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, description="URL id (slug)."),

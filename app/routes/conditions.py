@@ -6,6 +6,7 @@ from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.conditions import get_condition, list_conditions
 from app.routes.common import (
+    READ_RESPONSES,
     Cursor,
     Limit,
     SessionDep,
@@ -16,7 +17,10 @@ from app.routes.common import (
 from app.schemas import ConditionDetail, ConditionOut
 
 router = APIRouter(
-    prefix="/v1/conditions", dependencies=[Depends(catalogue_validators)], tags=["conditions"]
+    prefix="/v1/conditions",
+    dependencies=[Depends(catalogue_validators)],
+    responses=READ_RESPONSES,
+    tags=["conditions"],
 )
 FINGERPRINT = query_fingerprint({"list": "conditions"})
 

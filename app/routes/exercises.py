@@ -14,12 +14,15 @@ from app.pagination import (
     query_fingerprint,
 )
 from app.queries.exercises import ExerciseFilters, get_exercise, list_exercises
-from app.routes.common import SessionDep, SlugPath, next_page, read_cursor
+from app.routes.common import READ_RESPONSES, SessionDep, SlugPath, next_page, read_cursor
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import ExerciseSort
 
 router = APIRouter(
-    prefix="/v1/exercises", dependencies=[Depends(catalogue_validators)], tags=["exercises"]
+    prefix="/v1/exercises",
+    dependencies=[Depends(catalogue_validators)],
+    responses=READ_RESPONSES,
+    tags=["exercises"],
 )
 
 

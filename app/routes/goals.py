@@ -6,6 +6,7 @@ from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.goals import get_goal, list_goals
 from app.routes.common import (
+    READ_RESPONSES,
     Cursor,
     Limit,
     SessionDep,
@@ -15,7 +16,12 @@ from app.routes.common import (
 )
 from app.schemas import GoalDetail, GoalOut
 
-router = APIRouter(prefix="/v1/goals", dependencies=[Depends(catalogue_validators)], tags=["goals"])
+router = APIRouter(
+    prefix="/v1/goals",
+    dependencies=[Depends(catalogue_validators)],
+    responses=READ_RESPONSES,
+    tags=["goals"],
+)
 FINGERPRINT = query_fingerprint({"list": "goals"})
 
 

@@ -6,6 +6,7 @@ from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.phases import get_phase, list_phases
 from app.routes.common import (
+    READ_RESPONSES,
     Cursor,
     Limit,
     SessionDep,
@@ -16,7 +17,10 @@ from app.routes.common import (
 from app.schemas import PhaseDetail, PhaseOut
 
 router = APIRouter(
-    prefix="/v1/phases", dependencies=[Depends(catalogue_validators)], tags=["phases"]
+    prefix="/v1/phases",
+    dependencies=[Depends(catalogue_validators)],
+    responses=READ_RESPONSES,
+    tags=["phases"],
 )
 FINGERPRINT = query_fingerprint({"list": "phases"})
 

@@ -6,6 +6,7 @@ from app.caching import catalogue_validators
 from app.pagination import Page, query_fingerprint
 from app.queries.sources import get_source, list_sources
 from app.routes.common import (
+    READ_RESPONSES,
     Cursor,
     Limit,
     SessionDep,
@@ -16,7 +17,10 @@ from app.routes.common import (
 from app.schemas import SourceDetail, SourceOut
 
 router = APIRouter(
-    prefix="/v1/sources", dependencies=[Depends(catalogue_validators)], tags=["sources"]
+    prefix="/v1/sources",
+    dependencies=[Depends(catalogue_validators)],
+    responses=READ_RESPONSES,
+    tags=["sources"],
 )
 FINGERPRINT = query_fingerprint({"list": "sources"})
 
