@@ -374,6 +374,8 @@ class TestListExercises:
             ({"cursor": "x" * 600}, "cursor"),
             ({"updated_since": "yesterday"}, "updated_since"),
             ({"updated_since": "2026-13-45"}, "updated_since"),
+            ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since"),
+            ({"updated_since": "0001-01-01T00:00:00+14:00"}, "updated_since"),
             ({"q": "x" * 201}, "q"),
             ({"q": ""}, "q"),
             ({"q": "?!"}, "q"),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -81,6 +81,17 @@ class ExerciseFilters(BaseModel):
         description="Only exercises changed at or after this ISO 8601 time (UTC if no zone).",
         examples=["2026-01-01T00:00:00Z"],
     )
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Aware UTC (naive means UTC); times that leave the calendar in UTC are invalid."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC") from None
 
 
 @dataclass(frozen=True)
@@ -248,9 +259,7 @@ def _conditions(filters: ExerciseFilters) -> list[ColumnElement[bool]]:
             )
         )
     if filters.updated_since is not None:
-        since = filters.updated_since
-        since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
-        conditions.append(col(Exercise.updated_at) >= since)
+        conditions.append(col(Exercise.updated_at) >= filters.updated_since)
     return conditions
 
 
