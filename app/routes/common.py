@@ -1,5 +1,6 @@
 """What every list route shares: paging parameters and the envelope with its Link header."""
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -11,6 +12,8 @@ from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
     MAX_LIMIT,
+    Item,
+    Page,
     decode_cursor,
     encode_cursor,
 )
@@ -51,6 +54,25 @@ def read_cursor(cursor: str | None, fingerprint: str) -> list[Any] | None:
     if cursor is None:
         return None
     return decode_cursor(get_settings().cursor_secret, fingerprint, cursor)
+
+
+def envelope(
+    request: Request,
+    response: Response,
+    *,
+    items: Sequence[Item],
+    total: int,
+    limit: int,
+    fingerprint: str,
+    next_key: list[Any] | None,
+) -> Page[Item]:
+    """The list envelope, with the next page's cursor (and `Link` header) if any."""
+    return Page[Item](
+        items=list(items),
+        total=total,
+        limit=limit,
+        next_cursor=next_page(request, response, fingerprint, next_key),
+    )
 
 
 def next_page(

@@ -11,7 +11,7 @@ from app.routes.common import (
     Limit,
     SessionDep,
     SlugPath,
-    next_page,
+    envelope,
     read_cursor,
 )
 from app.schemas import ConditionDetail, ConditionOut
@@ -36,11 +36,15 @@ def list_conditions_route(
     """Conditions that make some exercises unsafe or call for caution, by slug."""
     after = read_cursor(cursor, FINGERPRINT)
     rows, total, next_key = list_conditions(session, limit=limit, after=after)
-    return Page[ConditionOut](
-        items=[ConditionOut.from_row(row) for row in rows],
+    items = [ConditionOut.from_row(row) for row in rows]
+    return envelope(
+        request,
+        response,
+        items=items,
         total=total,
         limit=limit,
-        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+        fingerprint=FINGERPRINT,
+        next_key=next_key,
     )
 
 

@@ -14,7 +14,7 @@ from app.pagination import (
     query_fingerprint,
 )
 from app.queries.exercises import ExerciseFilters, get_exercise, list_exercises
-from app.routes.common import READ_RESPONSES, SessionDep, SlugPath, next_page, read_cursor
+from app.routes.common import READ_RESPONSES, SessionDep, SlugPath, envelope, read_cursor
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import ExerciseSort
 
@@ -61,11 +61,15 @@ def list_exercises_route(
         limit=parameters.limit,
         after=read_cursor(parameters.cursor, fingerprint),
     )
-    return Page[ExerciseItem](
-        items=[ExerciseItem.from_row(row, filters.safe_for) for row in page.items],
+    items = [ExerciseItem.from_row(row, filters.safe_for) for row in page.items]
+    return envelope(
+        request,
+        response,
+        items=items,
         total=page.total,
         limit=parameters.limit,
-        next_cursor=next_page(request, response, fingerprint, page.next_key),
+        fingerprint=fingerprint,
+        next_key=page.next_key,
     )
 
 

@@ -11,7 +11,7 @@ from app.routes.common import (
     Limit,
     SessionDep,
     SlugPath,
-    next_page,
+    envelope,
     read_cursor,
 )
 from app.schemas import GoalDetail, GoalOut
@@ -36,11 +36,15 @@ def list_goals_route(
     """Goals exercises serve (flexibility, pain relief, strength, ...), by slug."""
     after = read_cursor(cursor, FINGERPRINT)
     rows, total, next_key = list_goals(session, limit=limit, after=after)
-    return Page[GoalOut](
-        items=[GoalOut.from_row(row) for row in rows],
+    items = [GoalOut.from_row(row) for row in rows]
+    return envelope(
+        request,
+        response,
+        items=items,
         total=total,
         limit=limit,
-        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+        fingerprint=FINGERPRINT,
+        next_key=next_key,
     )
 
 

@@ -11,7 +11,7 @@ from app.routes.common import (
     Limit,
     SessionDep,
     SlugPath,
-    next_page,
+    envelope,
     read_cursor,
 )
 from app.schemas import PhaseDetail, PhaseOut
@@ -37,11 +37,15 @@ def list_phases_route(
     and the criteria for moving on."""
     after = read_cursor(cursor, FINGERPRINT)
     rows, total, next_key = list_phases(session, limit=limit, after=after)
-    return Page[PhaseOut](
-        items=[PhaseOut.from_row(row) for row in rows],
+    items = [PhaseOut.from_row(row) for row in rows]
+    return envelope(
+        request,
+        response,
+        items=items,
         total=total,
         limit=limit,
-        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+        fingerprint=FINGERPRINT,
+        next_key=next_key,
     )
 
 

@@ -11,7 +11,7 @@ from app.routes.common import (
     Limit,
     SessionDep,
     SlugPath,
-    next_page,
+    envelope,
     read_cursor,
 )
 from app.schemas import SourceDetail, SourceOut
@@ -37,11 +37,15 @@ def list_sources_route(
     own credibility."""
     after = read_cursor(cursor, FINGERPRINT)
     rows, total, next_key = list_sources(session, limit=limit, after=after)
-    return Page[SourceOut](
-        items=[SourceOut.from_row(row) for row in rows],
+    items = [SourceOut.from_row(row) for row in rows]
+    return envelope(
+        request,
+        response,
+        items=items,
         total=total,
         limit=limit,
-        next_cursor=next_page(request, response, FINGERPRINT, next_key),
+        fingerprint=FINGERPRINT,
+        next_key=next_key,
     )
 
 
