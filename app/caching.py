@@ -12,18 +12,11 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
 
+from app.errors import NotModified
 from app.queries.catalogue import get_catalogue_state
 from app.routes.common import SessionDep
 
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
-
-
-class NotModified(Exception):
-    """The client's copy is current: answer 304 with these headers."""
-
-    def __init__(self, headers: dict[str, str]):
-        super().__init__("not modified")
-        self.headers = headers
 
 
 def entity_tag(version: str, request: Request) -> str:

@@ -71,6 +71,14 @@ class DatabaseUnavailable(CatalogueError):
     title = "Database unavailable"
 
 
+class NotModified(Exception):
+    """The client's copy is current: answer 304 with these headers."""
+
+    def __init__(self, headers: dict[str, str]):
+        super().__init__("not modified")
+        self.headers = headers
+
+
 class SeedError(CatalogueError):
     """The catalogue files are invalid; nothing was written."""
 
@@ -157,7 +165,6 @@ def _parameter_errors(error: RequestValidationError) -> list[ParameterError]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.caching import NotModified  # app.caching depends on the routes' plumbing
 
     @app.exception_handler(CatalogueError)
     async def catalogue_error(request: Request, error: CatalogueError) -> JSONResponse:
