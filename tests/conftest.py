@@ -8,11 +8,16 @@ when no server is reachable, except under CI=true where it must run.
 """
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -208,3 +213,46 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = read_only_session
     with TestClient(app) as client:
         yield client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, f"server exited with {process.returncode}"
+        try:
+            if httpx2.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{base_url} did not become ready"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `catalogue serve` process over the real catalogue on a fresh SQLite file,
+    for clients that need a socket (a browser, a generated client). Yields its base URL."""
+    directory = tmp_path_factory.mktemp("live-server")
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{directory / 'live.db'}"}
+    log = (directory / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "catalogue"), "serve", "--port", str(port)],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url, process)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
