@@ -20,11 +20,14 @@ CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
 
 def entity_tag(version: str, request: Request) -> str:
-    """Strong ETag for this representation: catalogue version, URL and the encoding the
-    client accepts (gzip and identity bodies differ, so they get different tags)."""
+    """Strong ETag for this representation: catalogue version, URL and `Accept-Encoding`.
+
+    Compressed and identity bodies differ, so they must not share a tag. Keying on the
+    header itself rather than on the encoding it negotiates keeps this true whatever the
+    compression middleware picks; the same client always sends the same header."""
     query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
-    encoding = "gzip" if "gzip" in request.headers.get("accept-encoding", "") else "identity"
-    key = f"{version}|{request.url.path}|{query}|{encoding}"
+    accept_encoding = request.headers.get("accept-encoding", "")
+    key = f"{version}|{request.url.path}|{query}|{accept_encoding}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

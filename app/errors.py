@@ -10,10 +10,12 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import examples
 
 logger = logging.getLogger("app")
 
@@ -33,6 +35,8 @@ class ParameterError(BaseModel):
 
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROBLEM]})
 
     type: str
     title: str
@@ -63,6 +67,12 @@ class InvalidParameters(CatalogueError):
     status = 422
     slug = "invalid-parameters"
     title = "Invalid parameters"
+
+
+class NotAcceptable(CatalogueError):
+    status = 406
+    slug = "not-acceptable"
+    title = "Not acceptable"
 
 
 class DatabaseUnavailable(CatalogueError):

@@ -1,15 +1,17 @@
 """The FastAPI application."""
 
 import logging
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette_compress import CompressMiddleware
 
-from app.errors import install_error_handlers
+from app.errors import PROBLEM_JSON, install_error_handlers
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
+from app.routes.common import json_acceptable
 from app.security import SecurityHeadersMiddleware, is_acceptable_request_id
 from app.settings import Settings, get_settings
 
@@ -58,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
     )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
+    app.add_middleware(CompressMiddleware, minimum_size=1000)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -72,6 +75,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (exercises, phases, goals, conditions, sources, catalogue):
-        app.include_router(module.router)
+        # 406 is decided before the conditional-request check: a 304 would be wrong too.
+        app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)
+    _document_problems_as_problem_json(app)
     return app
+
+
+def _document_problems_as_problem_json(app: FastAPI) -> None:
+    """Errors are served as `application/problem+json`, but FastAPI documents a response
+    `model` under the route's `application/json`. Move each problem schema to the media
+    type actually served, so generated clients parse errors into `Problem`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_JSON in content and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from app import examples
 from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
 from app.vocabulary import (
     Category,
@@ -83,6 +84,8 @@ class ExerciseBase(BaseModel):
 class ExerciseItem(ExerciseBase):
     """An exercise in a list."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXERCISE_ITEM]})
+
     phases: list[PhaseSlug]
     cautions: list[ContraindicationOut] | None = Field(
         default=None,
@@ -104,6 +107,8 @@ class ExerciseItem(ExerciseBase):
 
 class ExerciseDetail(ExerciseBase):
     """One exercise in full, with the evidence behind each claim."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EXERCISE_DETAIL]})
 
     body_regions: list[str]
     instructions: list[str]
@@ -179,6 +184,8 @@ class ExerciseRef(BaseModel):
 
 
 class PhaseOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PHASE]})
+
     slug: PhaseSlug
     name: str
     description: str
@@ -197,6 +204,8 @@ class PhaseExercise(ExerciseRef):
 
 
 class PhaseDetail(PhaseOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PHASE_DETAIL]})
+
     exercises: list[PhaseExercise] = Field(description="In progression order.")
 
     @classmethod
@@ -220,6 +229,8 @@ class PhaseDetail(PhaseOut):
 
 
 class GoalOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.GOAL]})
+
     slug: str
     name: str
     description: str
@@ -230,6 +241,8 @@ class GoalOut(BaseModel):
 
 
 class GoalDetail(GoalOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.GOAL_DETAIL]})
+
     exercises: list[ExerciseRef]
 
     @classmethod
@@ -242,6 +255,8 @@ class GoalDetail(GoalOut):
 
 
 class ConditionOut(GoalOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONDITION]})
+
     @classmethod
     def from_row(cls, row: Condition) -> "ConditionOut":  # type: ignore[override]
         return cls(slug=row.slug, name=row.name, description=row.description)
@@ -253,6 +268,8 @@ class AffectedExercise(ExerciseRef):
 
 
 class ConditionDetail(ConditionOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONDITION_DETAIL]})
+
     exercises: list[AffectedExercise] = Field(description="Avoid first, then caution.")
 
     @classmethod
@@ -276,6 +293,8 @@ class ConditionDetail(ConditionOut):
 
 
 class SourceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SOURCE]})
+
     slug: str
     title: str
     kind: SourceKind
@@ -301,6 +320,8 @@ class SourceEvidence(BaseModel):
 
 
 class SourceDetail(SourceOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SOURCE_DETAIL]})
+
     evidence: list[SourceEvidence] = Field(description="In document order.")
     exercises: list[str] = Field(description="Slugs of the exercises citing this source.")
 
@@ -335,11 +356,15 @@ class CatalogueCounts(BaseModel):
 
 
 class CatalogueInfo(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CATALOGUE]})
+
     version: str = Field(description="Changes whenever the content changes.")
     updated_at: datetime = Field(description="When the content last changed.")
     counts: CatalogueCounts
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.HEALTH]})
+
     status: str
     checks: dict[str, str] = {}

@@ -7,13 +7,33 @@ import shutil
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
+import brotli  # type: ignore[import-untyped]
 import pytest
 import yaml
+import zstandard
+from pydantic import BaseModel
 
+from app import schemas
+from app.errors import Problem
 from app.seeding import read_catalogue, seed_catalogue
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_exercises import assert_problem
 
+EXAMPLE_MODELS: list[type[BaseModel]] = [
+    schemas.ExerciseItem,
+    schemas.ExerciseDetail,
+    schemas.PhaseOut,
+    schemas.GoalOut,
+    schemas.ConditionOut,
+    schemas.SourceOut,
+    schemas.PhaseDetail,
+    schemas.GoalDetail,
+    schemas.ConditionDetail,
+    schemas.SourceDetail,
+    schemas.CatalogueInfo,
+    schemas.Health,
+    Problem,
+]
 CATALOGUE_READS = [
     "/v1/exercises",
     "/v1/exercises?phase=acute&limit=2",
@@ -100,10 +120,61 @@ class TestCompression:
         assert response.json() == raw.json()
         assert raw.headers["etag"] != response.headers["etag"]
 
+    @pytest.mark.parametrize(
+        ("accept_encoding", "chosen"),
+        [("zstd, br, gzip", "zstd"), ("br, gzip", "br"), ("gzip;q=1, br;q=0", "gzip")],
+    )
+    def test_the_best_accepted_encoding_wins(self, client, accept_encoding, chosen):
+        with client.stream(
+            "GET", "/v1/exercises", headers={"Accept-Encoding": accept_encoding}
+        ) as response:
+            compressed = b"".join(response.iter_raw())
+        assert response.headers["content-encoding"] == chosen
+        identity = client.get("/v1/exercises", headers={"Accept-Encoding": "identity"})
+        decoded = {
+            "zstd": zstandard.ZstdDecompressor().decompressobj().decompress,
+            "br": brotli.decompress,
+            "gzip": gzip.decompress,
+        }[chosen](compressed)
+        assert decoded == identity.content
+        assert len(compressed) < len(identity.content)
+
+    def test_small_bodies_are_not_compressed(self, client):
+        response = client.get("/v1/phases/acute?x=1", headers={"Accept-Encoding": "gzip"})
+        small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+        assert len(small.content) < 1000
+        assert "content-encoding" not in small.headers
+        assert response.status_code == 200
+
     def test_the_gzip_body_is_smaller(self, client):
         with client.stream("GET", "/v1/exercises", headers={"Accept-Encoding": "gzip"}) as response:
             compressed = b"".join(response.iter_raw())
         assert len(compressed) < len(gzip.decompress(compressed))
+
+
+class TestContentNegotiation:
+    @pytest.mark.parametrize(
+        "accept",
+        ["application/json", "*/*", "application/*;q=0.5, text/html", "application/problem+json"],
+    )
+    def test_json_is_served_to_clients_that_accept_it(self, client, accept):
+        response = client.get("/v1/exercises", headers={"Accept": accept})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+
+    @pytest.mark.parametrize("accept", ["text/html", "application/xml", "application/json;q=0"])
+    def test_other_media_types_are_a_406_problem(self, client, accept):
+        response = client.get("/v1/exercises/lying-hamstring-stretch", headers={"Accept": accept})
+        assert_problem(response, 406)
+        assert response.json()["type"].endswith("/not-acceptable")
+        assert response.json()["detail"] == (
+            f"This API only serves application/json; the Accept header was {accept!r}."
+        )
+
+    def test_a_406_wins_over_a_304(self, client):
+        etag = client.get("/v1/phases").headers["etag"]
+        response = client.get("/v1/phases", headers={"If-None-Match": etag, "Accept": "text/csv"})
+        assert response.status_code == 406
 
 
 class TestCors:
@@ -184,6 +255,29 @@ class TestOfflineDocs:
         for asset in re.findall(r'(?:src|href)="([^"]+)"', response.text):
             assert asset.startswith("/static-offline-docs/")
             assert client.get(asset).status_code == 200
+
+    def test_schema_examples_are_valid_responses(self, client):
+        """Every example in the OpenAPI document validates against its response model."""
+        spec = client.get("/openapi.json").json()
+        models = {model.__name__: model for model in EXAMPLE_MODELS}
+        checked = set()
+        for name, schema in spec["components"]["schemas"].items():
+            for example in schema.get("examples", []):
+                models[name].model_validate(example)
+                checked.add(name)
+        assert checked == set(models)
+
+    def test_parameters_have_examples(self, client):
+        spec = client.get("/openapi.json").json()
+        missing = [
+            f"{op['operationId']}:{parameter['name']}"
+            for path in spec["paths"].values()
+            for op in path.values()
+            for parameter in op.get("parameters", [])
+            if "examples" not in parameter["schema"] and "examples" not in parameter
+        ]
+        # A cursor has no meaningful example: it is only ever copied from `next_cursor`.
+        assert [name for name in missing if not name.endswith(":cursor")] == []
 
     def test_swagger_validator_is_off(self, client):
         assert '"validatorUrl": null' in client.get("/docs").text

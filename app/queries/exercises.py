@@ -62,7 +62,7 @@ class ExerciseFilters(BaseModel):
     difficulty: list[Difficulty] = _values("Difficulty.", "beginner")
     body_region: list[Slug] = _values("Body region worked.", "hamstrings")
     source: list[Slug] = _values(
-        "Cited by this source, see /v1/sources.", "hamstring-pain-exercises"
+        "Cited by this source, see /v1/sources.", "hamstring-pain-exercises-article"
     )
     q: str | None = Field(
         default=None,

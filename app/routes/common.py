@@ -7,7 +7,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from sqlmodel import Session
 
 from app.database import get_session
-from app.errors import PROBLEM_JSON, Problem
+from app.errors import PROBLEM_JSON, NotAcceptable, Problem
 from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -33,13 +33,22 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Not modified: the `If-None-Match` / `If-Modified-Since` copy is current."
     },
     404: _problem("No such resource."),
+    406: _problem("The `Accept` header rules out JSON, the only representation offered."),
     422: _problem("Invalid parameters; `errors` names each one and the allowed values."),
     503: _problem("The database is unavailable; retry after `Retry-After` seconds."),
 }
-SlugPath = Annotated[
-    str,
-    Path(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, description="URL id (slug)."),
-]
+
+
+def slug_path(example: str) -> Any:
+    """The `{slug}` path parameter, with an example of a real slug of that resource."""
+    return Path(
+        pattern=SLUG_PATTERN,
+        max_length=SLUG_MAX_LENGTH,
+        description="URL id (slug).",
+        examples=[example],
+    )
+
+
 Limit = Annotated[
     int,
     Query(ge=1, le=MAX_LIMIT, description="Page size, 1..100.", examples=[DEFAULT_LIMIT]),
@@ -48,6 +57,36 @@ Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
 ]
+
+# Media ranges under which a JSON body (or a problem+json error) is acceptable.
+_JSON_RANGES = {"*/*", "application/*", "application/json", "application/problem+json"}
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether an `Accept` header admits JSON (RFC 9110 12.5.1; `q=0` means "not this")."""
+    for item in accept.split(","):
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        if media_range.lower() not in _JSON_RANGES:
+            continue
+        quality = next(
+            (value for name, _, value in (p.partition("=") for p in parameters) if name == "q"),
+            "1",
+        )
+        try:
+            if float(quality) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def json_acceptable(request: Request) -> None:
+    """Router dependency: answer 406 when the client accepts no JSON at all."""
+    accept = request.headers.get("accept")
+    if accept and not accepts_json(accept):
+        raise NotAcceptable(
+            f"This API only serves application/json; the Accept header was {accept!r}."
+        )
 
 
 def read_cursor(cursor: str | None, fingerprint: str) -> list[Any] | None:

@@ -1,5 +1,7 @@
 """GET /v1/conditions and /v1/conditions/{slug}."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
@@ -10,9 +12,9 @@ from app.routes.common import (
     Cursor,
     Limit,
     SessionDep,
-    SlugPath,
     envelope,
     read_cursor,
+    slug_path,
 )
 from app.schemas import ConditionDetail, ConditionOut
 
@@ -49,7 +51,9 @@ def list_conditions_route(
 
 
 @router.get("/{slug}", operation_id="getCondition", summary="Get one condition")
-def get_condition_route(slug: SlugPath, session: SessionDep) -> ConditionDetail:
+def get_condition_route(
+    slug: Annotated[str, slug_path("sciatica-nerve-symptoms")], session: SessionDep
+) -> ConditionDetail:
     """One condition with every exercise it affects: those to avoid first, then those
     to use with caution, each with its note."""
     return ConditionDetail.from_row(get_condition(session, slug=slug))

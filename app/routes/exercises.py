@@ -14,7 +14,7 @@ from app.pagination import (
     query_fingerprint,
 )
 from app.queries.exercises import ExerciseFilters, get_exercise, list_exercises
-from app.routes.common import READ_RESPONSES, SessionDep, SlugPath, envelope, read_cursor
+from app.routes.common import READ_RESPONSES, SessionDep, envelope, read_cursor, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import ExerciseSort
 
@@ -31,8 +31,11 @@ class ExerciseListParameters(ExerciseFilters):
         default=None,
         description="`name` (default), `-updated_at`, or `phase_order` with exactly one "
         "`phase`. With `q` the default is relevance.",
+        examples=["phase_order"],
     )
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
+    limit: int = Field(
+        default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
+    )
     cursor: str | None = Field(
         default=None,
         max_length=MAX_CURSOR_LENGTH,
@@ -74,7 +77,9 @@ def list_exercises_route(
 
 
 @router.get("/{slug}", operation_id="getExercise", summary="Get one exercise")
-def get_exercise_route(slug: SlugPath, session: SessionDep) -> ExerciseDetail:
+def get_exercise_route(
+    slug: Annotated[str, slug_path("sitting-heel-dig")], session: SessionDep
+) -> ExerciseDetail:
     """One exercise in full: instructions, dosage, phases, goals, contraindications,
     progressions and regressions, and the verbatim evidence behind each claim."""
     return ExerciseDetail.from_row(get_exercise(session, slug=slug))

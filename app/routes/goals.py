@@ -1,5 +1,7 @@
 """GET /v1/goals and /v1/goals/{slug}."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
@@ -10,9 +12,9 @@ from app.routes.common import (
     Cursor,
     Limit,
     SessionDep,
-    SlugPath,
     envelope,
     read_cursor,
+    slug_path,
 )
 from app.schemas import GoalDetail, GoalOut
 
@@ -49,6 +51,8 @@ def list_goals_route(
 
 
 @router.get("/{slug}", operation_id="getGoal", summary="Get one goal")
-def get_goal_route(slug: SlugPath, session: SessionDep) -> GoalDetail:
+def get_goal_route(
+    slug: Annotated[str, slug_path("flexibility")], session: SessionDep
+) -> GoalDetail:
     """One goal with the exercises that serve it, by name."""
     return GoalDetail.from_row(get_goal(session, slug=slug))

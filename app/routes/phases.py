@@ -1,5 +1,7 @@
 """GET /v1/phases and /v1/phases/{slug}."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
@@ -10,9 +12,9 @@ from app.routes.common import (
     Cursor,
     Limit,
     SessionDep,
-    SlugPath,
     envelope,
     read_cursor,
+    slug_path,
 )
 from app.schemas import PhaseDetail, PhaseOut
 
@@ -50,7 +52,7 @@ def list_phases_route(
 
 
 @router.get("/{slug}", operation_id="getPhase", summary="Get one phase")
-def get_phase_route(slug: SlugPath, session: SessionDep) -> PhaseDetail:
+def get_phase_route(slug: Annotated[str, slug_path("acute")], session: SessionDep) -> PhaseDetail:
     """One phase with its exercises in the order a clinician progresses through them,
     each with its caution flag and note."""
     return PhaseDetail.from_row(get_phase(session, slug=slug))

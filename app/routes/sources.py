@@ -1,5 +1,7 @@
 """GET /v1/sources and /v1/sources/{slug}."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
@@ -10,9 +12,9 @@ from app.routes.common import (
     Cursor,
     Limit,
     SessionDep,
-    SlugPath,
     envelope,
     read_cursor,
+    slug_path,
 )
 from app.schemas import SourceDetail, SourceOut
 
@@ -50,7 +52,9 @@ def list_sources_route(
 
 
 @router.get("/{slug}", operation_id="getSource", summary="Get one source")
-def get_source_route(slug: SlugPath, session: SessionDep) -> SourceDetail:
+def get_source_route(
+    slug: Annotated[str, slug_path("hamstring-pain-exercises-article")], session: SessionDep
+) -> SourceDetail:
     """One source with every evidence quote taken from it (in document order) and the
     exercises citing it."""
     return SourceDetail.from_row(get_source(session, slug=slug))
