@@ -23,6 +23,7 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed
+	scripts/ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
