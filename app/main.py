@@ -12,7 +12,11 @@ from starlette_compress import CompressMiddleware
 from app.errors import PROBLEM_JSON, install_error_handlers
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
 from app.routes.common import json_acceptable
-from app.security import SecurityHeadersMiddleware, is_acceptable_request_id
+from app.security import (
+    SecurityHeadersMiddleware,
+    URLLengthLimitMiddleware,
+    is_acceptable_request_id,
+)
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contact={"name": "Exercise Catalogue API maintainers"},
         openapi_tags=TAGS,
     )
+    app.add_middleware(URLLengthLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)

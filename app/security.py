@@ -5,6 +5,8 @@ import re
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import problem_response
+
 DOCS_PATHS = ("/docs", "/redoc")
 # Swagger UI and ReDoc run inline bootstrap scripts and ReDoc starts blob: workers;
 # everything else must come from this server.
@@ -15,6 +17,10 @@ DOCS_POLICY = (
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The longest request target accepted (path plus query): the common default of servers
+# and proxies, and room for every list filter at its 20-value limit with this
+# catalogue's slugs.
+MAX_URL_BYTES = 8192
 
 
 def is_acceptable_request_id(value: str) -> bool:
@@ -41,3 +47,28 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class URLLengthLimitMiddleware:
+    """Answer 414 (RFC 9110 15.5.15) to request targets longer than `MAX_URL_BYTES`
+    before any parsing or routing is done for them."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"")
+            path = scope.get("raw_path") or scope["path"].encode()
+            length = len(path) + (1 + len(query) if query else 0)  # with the "?"
+            if length > MAX_URL_BYTES:
+                response = problem_response(
+                    414,
+                    "URI too long",
+                    f"The request target is {length} bytes; at most {MAX_URL_BYTES} are "
+                    "accepted. Send fewer or shorter filter values.",
+                    slug="uri-too-long",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

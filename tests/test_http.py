@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from app import schemas
 from app.errors import Problem
+from app.security import MAX_URL_BYTES
 from app.seeding import read_catalogue, seed_catalogue
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_exercises import assert_problem
@@ -175,6 +176,23 @@ class TestContentNegotiation:
         etag = client.get("/v1/phases").headers["etag"]
         response = client.get("/v1/phases", headers={"If-None-Match": etag, "Accept": "text/csv"})
         assert response.status_code == 406
+
+
+class TestUrlLength:
+    def test_a_url_over_the_limit_is_a_414_problem(self, client):
+        url = "/v1/exercises?q=" + "a" * (MAX_URL_BYTES - len("/v1/exercises?q=") + 1)
+        response = client.get(url, headers={"X-Request-ID": "long-url"})
+        body = assert_problem(response, 414)
+        assert body["detail"] == (
+            f"The request target is {MAX_URL_BYTES + 1} bytes; at most {MAX_URL_BYTES} are "
+            "accepted. Send fewer or shorter filter values."
+        )
+        assert response.headers["x-request-id"] == "long-url"
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+    def test_a_url_at_the_limit_reaches_the_api(self, client):
+        url = "/v1/exercises?q=" + "a" * (MAX_URL_BYTES - len("/v1/exercises?q="))
+        assert_problem(client.get(url), 422, "q")  # q itself is too long, but was parsed
 
 
 class TestCors:

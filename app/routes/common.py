@@ -33,6 +33,7 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Not modified: the `If-None-Match` / `If-Modified-Since` copy is current."
     },
     404: _problem("No such resource."),
+    414: _problem("The URL is longer than 8192 bytes."),
     406: _problem("The `Accept` header rules out JSON, the only representation offered."),
     422: _problem("Invalid parameters; `errors` names each one and the allowed values."),
     503: _problem("The database is unavailable; retry after `Retry-After` seconds."),
