@@ -41,6 +41,7 @@ from app.vocabulary import (
 MAX_VALUES = 20
 MAX_QUERY_LENGTH = 200
 MAX_SEARCH_TERMS = 16
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
 
@@ -81,6 +82,15 @@ class ExerciseFilters(BaseModel):
         description="Only exercises changed at or after this ISO 8601 time (UTC if no zone).",
         examples=["2026-01-01T00:00:00Z"],
     )
+
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _iso_8601_only(cls, value: Any) -> Any:
+        """Pydantic would read a bare number as a Unix time; the documented format is an
+        ISO 8601 date-time, so `updated_since=0.5` is an error, not 1970."""
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            raise ValueError("expected an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
+        return value
 
     @field_validator("updated_since")
     @classmethod
