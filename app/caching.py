@@ -1,7 +1,7 @@
 """HTTP caching for catalogue reads: strong ETags, Last-Modified and conditional GETs.
 
-The validators come from the catalogue version, not from hashing a rendered body: the
-version is read at the start of the request, in the same database snapshot the route
+The validators come from the catalogue state, not from hashing a rendered body: the
+state is read at the start of the request, in the same database snapshot the route
 then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
 304 before any content is queried or rendered.
 """
@@ -13,21 +13,27 @@ from email.utils import format_datetime, parsedate_to_datetime
 from fastapi import Request, Response
 
 from app.errors import NotModified
+from app.models import CatalogueState
 from app.queries.catalogue import get_catalogue_state
 from app.routes.common import SessionDep
 
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
 
-def entity_tag(version: str, request: Request) -> str:
-    """Strong ETag for this representation: catalogue version, URL and `Accept-Encoding`.
+def entity_tag(state: CatalogueState, request: Request) -> str:
+    """Strong ETag for this representation: catalogue state, URL and `Accept-Encoding`.
+
+    The state is the content hash *and* the time of the last change: bodies carry each
+    exercise's `updated_at`, so content reseeded back to an earlier version is new bytes
+    and needs a new tag even though its content hash is the old one.
 
     Compressed and identity bodies differ, so they must not share a tag. Keying on the
     header itself rather than on the encoding it negotiates keeps this true whatever the
     compression middleware picks; the same client always sends the same header."""
     query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
     accept_encoding = request.headers.get("accept-encoding", "")
-    key = f"{version}|{request.url.path}|{query}|{accept_encoding}"
+    changed = state.updated_at.isoformat()
+    key = f"{state.version}|{changed}|{request.url.path}|{query}|{accept_encoding}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -53,7 +59,7 @@ def catalogue_validators(request: Request, response: Response, session: SessionD
     """Route dependency: set ETag, Last-Modified and Cache-Control, or raise
     `NotModified` when the client already has this version."""
     state = get_catalogue_state(session)
-    etag = entity_tag(state.version, request)
+    etag = entity_tag(state, request)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(state.updated_at, usegmt=True),

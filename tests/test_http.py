@@ -79,6 +79,22 @@ class TestConditionalGet:
         assert response.status_code == 200
         assert response.headers["etag"] != etag
 
+    def test_content_seeded_back_to_an_earlier_version_gets_a_new_etag(
+        self, client, session, catalogue, tmp_path
+    ):
+        """The bodies carry `updated_at`, so returning to old content is new bytes."""
+        url = "/v1/exercises/lying-hamstring-stretch"
+        first = client.get(url)
+        edited = shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue")
+        path = edited / "exercises" / "lying-hamstring-stretch.yaml"
+        path.write_text(path.read_text().replace("summary: ", "summary: Edited. ", 1))
+        seed_catalogue(session, read_catalogue(edited, DOCUMENTS))
+        seed_catalogue(session, catalogue)
+        again = client.get(url)
+        assert again.json()["summary"] == first.json()["summary"]
+        assert again.json()["updated_at"] > first.json()["updated_at"]
+        assert again.headers["etag"] != first.headers["etag"]
+
     def test_different_queries_have_different_etags(self, client):
         tags = {client.get(url).headers["etag"] for url in CATALOGUE_READS}
         assert len(tags) == len(CATALOGUE_READS)
