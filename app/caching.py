@@ -1,23 +1,43 @@
-"""HTTP caching for catalogue reads: strong ETags, Last-Modified and conditional GETs.
+"""HTTP caching for catalogue reads: strong ETags, Last-Modified, conditional GETs, and
+responses rendered once per catalogue revision.
 
 The validators come from the catalogue state, not from hashing a rendered body: the
 state is read at the start of the request, in the same database snapshot the route
 then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
 304 before any content is queried or rendered.
+
+`ResponseCache` keeps the finished bytes of successful catalogue reads in memory, keyed
+by URL and the headers that select a representation, and serves repeats without
+routing, querying or rendering. It learns the current revision from the database at
+most once per `revalidate_seconds`, so after a reseed a process may keep serving the
+previous, complete revision (with that revision's ETag) for up to that long.
 """
 
 import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
+import anyio
 from fastapi import Request, Response
+from sqlmodel import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.database import get_engine
 from app.errors import NotModified
 from app.models import CatalogueState
 from app.queries.catalogue import get_catalogue_state
 from app.routes.common import SessionDep
 
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+
+
+def catalogue_revision(state: CatalogueState) -> str:
+    """What a rendered response depends on: the content hash and the last change time."""
+    return f"{state.version}|{state.updated_at.isoformat()}"
 
 
 def entity_tag(state: CatalogueState, request: Request) -> str:
@@ -32,8 +52,7 @@ def entity_tag(state: CatalogueState, request: Request) -> str:
     compression middleware picks; the same client always sends the same header."""
     query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
     accept_encoding = request.headers.get("accept-encoding", "")
-    changed = state.updated_at.isoformat()
-    key = f"{state.version}|{changed}|{request.url.path}|{query}|{accept_encoding}"
+    key = f"{catalogue_revision(state)}|{request.url.path}|{query}|{accept_encoding}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -59,6 +78,8 @@ def catalogue_validators(request: Request, response: Response, session: SessionD
     """Route dependency: set ETag, Last-Modified and Cache-Control, or raise
     `NotModified` when the client already has this version."""
     state = get_catalogue_state(session)
+    # Tells `ResponseCache` which revision this response was rendered from.
+    request.state.catalogue_revision = catalogue_revision(state)
     etag = entity_tag(state, request)
     headers = {
         "ETag": etag,
@@ -77,3 +98,161 @@ def catalogue_validators(request: Request, response: Response, session: SessionD
     if fresh:
         raise NotModified(headers)
     response.headers.update(headers)
+
+
+def read_current_revision() -> str:
+    """The revision in the database now (for `ResponseCache`, outside any request)."""
+    with Session(get_engine()) as session:
+        return catalogue_revision(get_catalogue_state(session))
+
+
+# Headers a 304 repeats from the full response (RFC 9110 15.4.5), besides those the
+# outer middlewares add to every response.
+_NOT_MODIFIED_HEADERS = frozenset(
+    {
+        b"etag",
+        b"last-modified",
+        b"cache-control",
+        b"vary",
+        b"x-content-type-options",
+        b"referrer-policy",
+        b"content-security-policy",
+    }
+)
+# Headers that change the bytes of a response: the media type and encoding negotiated,
+# and the host, which `Link` URLs are built from (so a forged Host header cannot put
+# its URLs into answers for other clients).
+_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host")
+MAX_ENTRY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    revision: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    not_modified_headers: tuple[tuple[bytes, bytes], ...]
+    etag: str
+    body: bytes
+
+
+class ResponseCache:
+    """ASGI middleware: serve repeated catalogue reads from memory, per revision."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        read_revision: Callable[[], str],
+        revalidate_seconds: float,
+        max_entries: int,
+    ):
+        self.app = app
+        self.read_revision = read_revision
+        self.revalidate_seconds = revalidate_seconds
+        self.max_entries = max_entries
+        self.entries: dict[tuple[object, ...], _Entry] = {}
+        self.revision: str | None = None
+        self.checked_at = -math.inf
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith("/v1/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        selecting: dict[bytes, bytes] = {}
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name in _SELECTING_HEADERS:
+                if name in selecting:  # repeated: rare enough to leave to the app
+                    await self.app(scope, receive, send)
+                    return
+                selecting[name] = value
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif name == b"if-modified-since":
+                await self.app(scope, receive, send)  # dates are rare; the app knows them
+                return
+        await self._revalidate()
+        key = (
+            scope["scheme"],
+            selecting.get(b"host"),
+            scope["path"],
+            scope["query_string"],
+            selecting.get(b"accept"),
+            selecting.get(b"accept-encoding"),
+        )
+        entry = self.entries.get(key)
+        if entry is None or entry.revision != self.revision:
+            await self._render_and_keep(key, scope, receive, send)
+        elif if_none_match is not None and _matches(if_none_match, entry.etag):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": list(entry.not_modified_headers),
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": list(entry.headers)}
+            )
+            await send({"type": "http.response.body", "body": entry.body})
+
+    async def _revalidate(self) -> None:
+        now = time.monotonic()
+        if now - self.checked_at < self.revalidate_seconds:
+            return
+        self.checked_at = now  # first come checks; the others use what is known
+        try:
+            revision: str | None = await anyio.to_thread.run_sync(self.read_revision)
+        except Exception:
+            # The database is unreachable or not seeded: cache nothing, let the app
+            # answer (a 503) until a revision can be read again.
+            revision = None
+            self.checked_at = -math.inf
+        if revision != self.revision:
+            self.entries = {}
+            self.revision = revision
+
+    async def _render_and_keep(
+        self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = {**message, "headers": list(message.get("headers", []))}
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        rendered_from = scope.get("state", {}).get("catalogue_revision")
+        if start is None or start["status"] != 200 or rendered_from is None:
+            return
+        # Only what the current revision rendered is kept: a request that read an older
+        # snapshot just before a reseed must not be served after it.
+        if rendered_from != self.revision:
+            return
+        body = b"".join(chunks)
+        headers = tuple(start["headers"])
+        etag = next((value for name, value in headers if name == b"etag"), None)
+        if etag is None or len(body) > MAX_ENTRY_BYTES:
+            return
+        if len(self.entries) >= self.max_entries:
+            del self.entries[next(iter(self.entries))]  # the oldest
+        self.entries[key] = _Entry(
+            revision=rendered_from,
+            headers=headers,
+            not_modified_headers=tuple(
+                (name, value) for name, value in headers if name in _NOT_MODIFIED_HEADERS
+            ),
+            etag=etag.decode("latin-1"),
+            body=body,
+        )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import examples
 
@@ -240,16 +241,46 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        # Only reached for errors outside UnexpectedErrorMiddleware (in middlewares).
+        return _internal_error(request, logged=True)
+
+
+class UnexpectedErrorMiddleware:
+    """Render an unexpected exception as the generic 500 problem *inside* the middleware
+    stack, so the answer still gets its request id, security and CORS headers (Starlette
+    would otherwise handle it outermost, after all of them)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise  # too late for a problem document; the server closes the connection
+            await _internal_error(Request(scope), logged=True)(scope, receive, send)
+
+
+def _internal_error(request: Request, *, logged: bool = False) -> JSONResponse:
+    """The generic 500: the details go to the log (with the request id), never out."""
+    if logged:
         logger.exception(
             "unhandled error on %s %s (request id %s)",
             request.method,
             request.url.path,
             correlation_id.get(),
         )
-        return _internal_error(request)
-
-
-def _internal_error(request: Request) -> JSONResponse:
     return problem_response(
         500,
         CatalogueError.title,

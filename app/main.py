@@ -9,15 +9,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette_compress import CompressMiddleware
 
-from app.errors import PROBLEM_JSON, install_error_handlers
+from app.caching import ResponseCache, read_current_revision
+from app.errors import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
 from app.routes.common import json_acceptable
 from app.security import (
+    HeadAsGetMiddleware,
     SecurityHeadersMiddleware,
     URLLengthLimitMiddleware,
     is_acceptable_request_id,
 )
-from app.settings import Settings, get_settings
+from app.settings import PUBLIC_CURSOR_SECRET, Settings, get_settings
 
 DESCRIPTION = """
 A catalogue of rehabilitation exercises (first: hamstring pain, tightness and strain,
@@ -52,6 +54,11 @@ TAGS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    if settings.cursor_secret == PUBLIC_CURSOR_SECRET:
+        logging.getLogger("app").warning(
+            "CURSOR_SECRET is the public default: set your own so that only this API "
+            "can sign pagination cursors"
+        )
     # Docs assets (Swagger UI, ReDoc) are served by this server, never from a CDN, and
     # Swagger's remote validator is off: the docs work inside networks with no internet.
     app = FastAPIOffline(
@@ -63,10 +70,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contact={"name": "Exercise Catalogue API maintainers"},
         openapi_tags=TAGS,
     )
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(URLLengthLimitMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.response_cache_enabled:
+        # Outside compression and security headers, so it keeps their finished bytes;
+        # inside CORS and request ids, which differ per request.
+        app.add_middleware(
+            ResponseCache,
+            read_revision=read_current_revision,
+            revalidate_seconds=settings.response_cache_revalidate_seconds,
+            max_entries=settings.response_cache_max_entries,
+        )
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,

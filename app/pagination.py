@@ -72,10 +72,23 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
     payload, signature = token[:-16], token[-16:]
     if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
         raise invalid("not a cursor this API issued")
-    data = json.loads(payload)
+    # Signed by whoever holds the secret (a public default, unless set): check the shape.
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise invalid("not a cursor this API issued") from None
+    if not isinstance(data, dict) or not isinstance(data.get("k"), list):
+        raise invalid("not a cursor this API issued")
     if data.get("f") != fingerprint:
         raise invalid("it belongs to a different query (filters or sort changed)")
     return list(data["k"])
+
+
+def invalid_cursor_key() -> InvalidParameters:
+    return InvalidParameters(
+        "The cursor is not valid: its position does not fit this list.",
+        [ParameterError(parameter="cursor", message="position does not fit this list")],
+    )
 
 
 def keyset_page(
@@ -83,13 +96,16 @@ def keyset_page(
     statement: Select[Any],
     key: Any,
     *,
+    key_type: type[str] | type[int],
     limit: int,
     after: list[Any] | None,
 ) -> tuple[list[Any], int, list[Any] | None]:
     """A page of `statement` ordered by the unique model attribute `key` (e.g.
-    `Goal.slug`), after the key `after`."""
+    `Goal.slug`, of `key_type` str), after the key `after`."""
     total: int = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     if after is not None:
+        if len(after) != 1 or type(after[0]) is not key_type:
+            raise invalid_cursor_key()
         statement = statement.where(key > after[0])
     rows = list(session.execute(statement.order_by(key).limit(limit + 1)).scalars().all())
     next_key = None

@@ -1,4 +1,5 @@
-"""Response headers that suit a JSON API and its docs pages."""
+"""The HTTP edge: headers that suit a JSON API and its docs pages, the URL length limit,
+and HEAD answered as GET without a body."""
 
 import re
 
@@ -44,6 +45,11 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else API_POLICY)
+                vary = headers.get("Vary")
+                if vary is not None:
+                    # Compression appends Accept-Encoding to the Vary a route already set.
+                    names = dict.fromkeys(name.strip() for name in vary.split(","))
+                    headers["Vary"] = ", ".join(names)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -72,3 +78,23 @@ class URLLengthLimitMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class HeadAsGetMiddleware:
+    """Answer HEAD exactly as GET (same status and headers, ETag included) without the
+    body, for every GET route, without listing HEAD operations in the OpenAPI document."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

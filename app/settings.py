@@ -9,6 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Cursors only need to be tamper-evident, but with this public default anyone can sign
+# one; deployments set their own (the app warns at start-up when they have not).
+PUBLIC_CURSOR_SECRET = "exercise-catalogue-public-cursor-key"  # noqa: S105 (public on purpose)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -24,11 +29,23 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Connect and statement timeout before a 503."
     )
     cursor_secret: str = Field(
-        default="exercise-catalogue-public-cursor-key",
+        default=PUBLIC_CURSOR_SECRET,
         description="Signs pagination cursors; set the same value on every replica.",
     )
     cors_allow_origins: list[str] = Field(
         default=["*"], description="Origins allowed to read the API from a browser."
+    )
+    response_cache_enabled: bool = Field(
+        default=True, description="Serve repeated catalogue reads from memory."
+    )
+    response_cache_revalidate_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often a process checks for a new catalogue revision; after a "
+        "reseed it may serve the previous one for up to this long.",
+    )
+    response_cache_max_entries: int = Field(
+        default=4096, ge=1, description="Responses kept per process (up to 1 MiB each)."
     )
     log_level: str = "INFO"
 

@@ -31,7 +31,7 @@ from app.database import build_engine, get_session
 from app.main import create_app
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, Settings
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
@@ -39,6 +39,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+UNCACHED = Settings(response_cache_enabled=False)
 
 
 def postgres_unavailable_reason() -> str | None:
@@ -84,7 +85,10 @@ class TemporaryDatabases:
 
     @staticmethod
     def _admin(statement: str) -> None:
-        engine = build_engine(POSTGRES_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+        # Dropping a database waits for its sessions to end: allow more than the API's 5 s.
+        engine = build_engine(POSTGRES_ADMIN_URL, timeout_seconds=60).execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
         with engine.connect() as connection:
             connection.execute(sa.text(statement))
         engine.dispose()
@@ -147,7 +151,9 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    app = create_app()
+    # The response cache reads the revision through its own engine, which cannot see
+    # this test's uncommitted transaction; tests/test_response_cache.py covers it.
+    app = create_app(UNCACHED)
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app) as client:
         yield client
@@ -209,7 +215,7 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
         with Session(full_engine) as session:
             yield session
 
-    app = create_app()
+    app = create_app(UNCACHED)
     app.dependency_overrides[get_session] = read_only_session
     with TestClient(app) as client:
         yield client

@@ -1,13 +1,16 @@
 """GET /v1/exercises and /v1/exercises/{slug}."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from app import pagination
 from app.models import Exercise
 from app.seeding import Catalogue
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Category, Difficulty, Severity
 from tests.conftest import slugs, walk
 
@@ -453,3 +456,38 @@ class TestGetExercise:
     @pytest.mark.parametrize("slug", ["Not_A_Slug", "a" * 101, "-leading-dash"])
     def test_malformed_slug_is_a_422_problem(self, client, slug):
         assert_problem(client.get(f"/v1/exercises/{slug}"), 422, "slug")
+
+
+class TestForgedCursors:
+    """Cursors signed with the right secret but holding nonsense: a 422, never a 500."""
+
+    @pytest.mark.parametrize("url", ["/v1/exercises", "/v1/goals", "/v1/phases", "/v1/sources"])
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            b"[]",
+            b'"text"',
+            b"not json",
+            b'{"f": "%s"}',
+            b'{"f": "%s", "k": "x"}',
+            b'{"f": "%s", "k": []}',
+            b'{"f": "%s", "k": [[]]}',
+            b'{"f": "%s", "k": [null, null]}',
+            b'{"f": "%s", "k": [{"a": 1}, 1]}',
+            b'{"f": "%s", "k": [1e400, 1]}',
+            b'{"f": "%s", "k": [99999999999999999999999, 1]}',
+            b'{"f": "%s", "k": [true, false]}',
+        ],
+    )
+    def test_is_a_422(self, client, url, payload):
+        cursor = client.get(url, params={"limit": 1}).json()["next_cursor"]
+        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        fingerprint = json.loads(token[:-16])["f"]
+        if b"%s" in payload:
+            payload = payload % fingerprint.encode()
+        forged = payload + pagination._sign(get_settings().cursor_secret, payload)
+        response = client.get(
+            url,
+            params={"limit": 1, "cursor": base64.urlsafe_b64encode(forged).decode().rstrip("=")},
+        )
+        assert_problem(response, 422, "cursor")

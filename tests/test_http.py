@@ -12,12 +12,15 @@ import pytest
 import yaml
 import zstandard
 from pydantic import BaseModel
+from starlette.testclient import TestClient
 
 from app import schemas
+from app.database import get_session
 from app.errors import Problem
+from app.main import create_app
 from app.security import MAX_URL_BYTES
 from app.seeding import read_catalogue, seed_catalogue
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, UNCACHED
 from tests.test_exercises import assert_problem
 
 EXAMPLE_MODELS: list[type[BaseModel]] = [
@@ -194,6 +197,48 @@ class TestContentNegotiation:
         assert response.status_code == 406
 
 
+class TestHead:
+    @pytest.mark.parametrize("url", CATALOGUE_READS)
+    def test_head_is_get_without_a_body(self, client, url):
+        get = client.get(url, headers={"Accept-Encoding": "identity"})
+        head = client.head(url, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["etag"] == get.headers["etag"]
+        assert head.headers["content-length"] == str(len(get.content))
+        assert head.headers["content-type"] == "application/json"
+
+    def test_head_of_a_missing_exercise_is_a_404(self, client):
+        response = client.head("/v1/exercises/no-such-exercise")
+        assert response.status_code == 404
+        assert response.content == b""
+
+
+class TestUnexpectedErrors:
+    def test_a_bug_is_a_generic_500_problem_with_the_usual_headers(
+        self, session, monkeypatch, caplog
+    ):
+        def broken(*args, **kwargs):
+            raise RuntimeError("secret internals")
+
+        monkeypatch.setattr("app.routes.goals.list_goals", broken)
+        app = create_app(UNCACHED)
+        app.dependency_overrides[get_session] = lambda: session
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get(
+                "/v1/goals", headers={"X-Request-ID": "bug-1", "Origin": "https://a.example"}
+            )
+        body = assert_problem(response, 500)
+        assert body["detail"] == "Something went wrong on our side; it has been logged."
+        assert "secret internals" not in response.text
+        assert response.headers["x-request-id"] == "bug-1"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["access-control-allow-origin"] == "*"
+        logged = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert "request id bug-1" in logged[-1].getMessage()
+        assert "secret internals" in str(logged[-1].exc_info[1])
+
+
 class TestUrlLength:
     def test_a_url_over_the_limit_is_a_414_problem(self, client):
         url = "/v1/exercises?q=" + "a" * (MAX_URL_BYTES - len("/v1/exercises?q=") + 1)
@@ -234,7 +279,9 @@ class TestCors:
         from app.main import create_app
         from app.settings import Settings
 
-        app = create_app(Settings(cors_allow_origins=["https://clinic.example"]))
+        app = create_app(
+            Settings(cors_allow_origins=["https://clinic.example"], response_cache_enabled=False)
+        )
         app.dependency_overrides[get_session] = lambda: session
         client = TestClient(app)
         allowed = client.options(

@@ -13,7 +13,9 @@ from app.pagination import keyset_page
 def list_conditions(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Condition], int, list[Any] | None]:
-    return keyset_page(session, select(Condition), Condition.slug, limit=limit, after=after)
+    return keyset_page(
+        session, select(Condition), Condition.slug, key_type=str, limit=limit, after=after
+    )
 
 
 def get_condition(session: Session, *, slug: str) -> Condition:

@@ -1,5 +1,6 @@
 """Listing, filtering, searching and fetching exercises."""
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -388,7 +389,8 @@ def _json_key(value: Any) -> Any:
 
 
 def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
-    """Values from a (signed, so trusted in shape) cursor, typed for comparison."""
+    """Values from a cursor, typed for comparison. Anyone holding the signing secret (a
+    public default unless configured) can sign a cursor, so every value is checked."""
     invalid = InvalidParameters(
         "The cursor does not fit this sort order.",
         [ParameterError(parameter="cursor", message="does not fit this sort order")],
@@ -397,15 +399,17 @@ def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
         raise invalid
     parsed: list[Any] = []
     for value, kind in zip(key, types, strict=True):
-        try:
-            if kind == "datetime":
+        if kind == "int" and type(value) is int and abs(value) < 2**63:
+            parsed.append(value)
+        elif kind == "float" and type(value) in (int, float) and math.isfinite(value):
+            parsed.append(float(value))
+        elif kind == "str" and type(value) is str:
+            parsed.append(value)
+        elif kind == "datetime" and type(value) is str:
+            try:
                 parsed.append(datetime.fromisoformat(value))
-            elif kind == "float":
-                parsed.append(float(value))
-            elif kind == "int":
-                parsed.append(int(value))
-            else:
-                parsed.append(str(value))
-        except (TypeError, ValueError):
-            raise invalid from None
+            except ValueError:
+                raise invalid from None
+        else:
+            raise invalid
     return parsed

@@ -13,7 +13,7 @@ from app.pagination import keyset_page
 def list_goals(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Goal], int, list[Any] | None]:
-    return keyset_page(session, select(Goal), Goal.slug, limit=limit, after=after)
+    return keyset_page(session, select(Goal), Goal.slug, key_type=str, limit=limit, after=after)
 
 
 def get_goal(session: Session, *, slug: str) -> Goal:

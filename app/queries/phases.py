@@ -13,7 +13,7 @@ from app.pagination import keyset_page
 def list_phases(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Phase], int, list[Any] | None]:
-    return keyset_page(session, select(Phase), Phase.order, limit=limit, after=after)
+    return keyset_page(session, select(Phase), Phase.order, key_type=int, limit=limit, after=after)
 
 
 def get_phase(session: Session, *, slug: str) -> Phase:

@@ -13,7 +13,7 @@ from app.pagination import keyset_page
 def list_sources(
     session: Session, *, limit: int, after: list[Any] | None = None
 ) -> tuple[list[Source], int, list[Any] | None]:
-    return keyset_page(session, select(Source), Source.slug, limit=limit, after=after)
+    return keyset_page(session, select(Source), Source.slug, key_type=str, limit=limit, after=after)
 
 
 def get_source(session: Session, *, slug: str) -> Source:

@@ -1,0 +1,175 @@
+"""The in-memory response cache answers exactly what the app would answer uncached.
+
+Two apps share one committed database: one with the response cache (checking the
+revision on every request, or rarely), one without. Every endpoint, every encoding and
+conditional requests must get the same status, headers and body from both, before and
+after the catalogue changes.
+"""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from app.database import get_engine
+from app.main import create_app
+from app.seeding import read_catalogue, seed_catalogue
+from app.settings import Settings, get_settings
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, migrate
+
+URLS = [
+    "/v1/exercises",
+    "/v1/exercises?phase=acute&limit=2",
+    "/v1/exercises?phase=rehab&sort=phase_order",
+    "/v1/exercises?q=stretch",
+    "/v1/exercises?safe_for=acute-hamstring-strain",
+    "/v1/exercises?goal=strength&goal=flexibility",
+    "/v1/exercises/lying-hamstring-stretch",
+    "/v1/exercises/no-such-exercise",
+    "/v1/exercises?phase=recovery",
+    "/v1/phases",
+    "/v1/phases/acute",
+    "/v1/goals",
+    "/v1/goals/strength",
+    "/v1/conditions",
+    "/v1/conditions/acute-hamstring-strain",
+    "/v1/sources",
+    "/v1/sources/hamstring-pain-exercises",
+    "/v1/catalogue",
+    "/healthz",
+]
+ENCODINGS = [None, "gzip", "br", "zstd, br, gzip"]
+PER_REQUEST = {"x-request-id", "date"}
+
+
+def comparable(response) -> tuple[int, dict[str, str], bytes]:
+    headers = {name: value for name, value in response.headers.items() if name not in PER_REQUEST}
+    return response.status_code, headers, response.content
+
+
+@pytest.fixture
+def database(
+    databases: TemporaryDatabases, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """A fresh, committed, seeded database that the apps below reach through settings."""
+    url = databases.create(database_kind)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = get_engine()
+    migrate(engine)
+    with Session(engine) as session:
+        seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def client(**settings) -> TestClient:
+    return TestClient(create_app(Settings(**settings)))
+
+
+def statements(engine: Engine) -> list[str]:
+    """SQL statements run on `engine` from now on."""
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+class TestCachedAnswersEqualUncached:
+    @pytest.mark.parametrize("encoding", ENCODINGS)
+    def test_every_endpoint_and_encoding(self, database, encoding):
+        cached = client(response_cache_revalidate_seconds=0)
+        uncached = client(response_cache_enabled=False)
+        headers = {"Accept-Encoding": encoding or "identity"}
+        for url in URLS:
+            expected = comparable(uncached.get(url, headers=headers))
+            assert comparable(cached.get(url, headers=headers)) == expected, url  # miss
+            assert comparable(cached.get(url, headers=headers)) == expected, url  # hit
+
+    def test_conditional_requests(self, database):
+        cached = client(response_cache_revalidate_seconds=0)
+        uncached = client(response_cache_enabled=False)
+        for url in URLS[:7]:
+            etag = uncached.get(url).headers["etag"]
+            for if_none_match in (etag, f'"other", W/{etag}', '"stale"', "*"):
+                headers = {"If-None-Match": if_none_match}
+                expected = comparable(uncached.get(url, headers=headers))
+                cached.get(url)
+                assert comparable(cached.get(url, headers=headers)) == expected, url
+
+    def test_other_accept_headers_are_kept_apart(self, database):
+        cached = client(response_cache_revalidate_seconds=0)
+        assert cached.get("/v1/phases").status_code == 200
+        assert cached.get("/v1/phases", headers={"Accept": "text/html"}).status_code == 406
+        assert cached.get("/v1/phases", headers={"Accept": "application/json"}).status_code == 200
+
+    def test_after_a_reseed_with_changes(self, database, tmp_path: Path):
+        cached = client(response_cache_revalidate_seconds=0)
+        uncached = client(response_cache_enabled=False)
+        before = {url: comparable(cached.get(url)) for url in URLS}
+
+        edited = shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue")
+        path = edited / "exercises" / "lying-hamstring-stretch.yaml"
+        path.write_text(path.read_text().replace("summary: ", "summary: Edited. ", 1))
+        with Session(database) as session:
+            seed_catalogue(session, read_catalogue(edited, DOCUMENTS))
+
+        for url in URLS:
+            expected = comparable(uncached.get(url))
+            assert comparable(cached.get(url)) == expected, url
+        changed = "/v1/exercises/lying-hamstring-stretch"
+        assert comparable(cached.get(changed)) != before[changed]
+
+
+class TestCacheKeys:
+    def test_a_forged_host_does_not_reach_other_clients(self, database):
+        cached = client(response_cache_revalidate_seconds=3600)
+        forged = cached.get("/v1/exercises?limit=1", headers={"Host": "evil.example"})
+        assert forged.headers["link"].startswith("<http://evil.example/")
+        honest = cached.get("/v1/exercises?limit=1")
+        assert honest.headers["link"].startswith("<http://testserver/v1/exercises?")
+
+
+class TestCacheHits:
+    def test_a_repeat_runs_no_sql_at_all(self, database):
+        cached = client(response_cache_revalidate_seconds=3600)
+        first = cached.get("/v1/exercises?phase=acute")
+        executed = statements(database)
+        again = cached.get("/v1/exercises?phase=acute")
+        assert executed == []
+        assert again.content == first.content
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["x-request-id"] != first.headers["x-request-id"]
+
+    def test_within_the_interval_the_previous_revision_is_served_whole(
+        self, database, tmp_path: Path
+    ):
+        cached = client(response_cache_revalidate_seconds=3600)
+        first = cached.get("/v1/exercises/lying-hamstring-stretch")
+        with Session(database) as session:
+            session.execute(sa.text("UPDATE exercise SET summary = 'Changed.'"))
+            session.execute(sa.text("UPDATE catalogue_state SET version = 'changed'"))
+            session.commit()
+        # Within the interval the previous revision is still served, whole and unchanged.
+        assert cached.get("/v1/exercises/lying-hamstring-stretch").content == first.content
+        uncached = client(response_cache_enabled=False)
+        assert uncached.get("/v1/exercises/lying-hamstring-stretch").json()["summary"] == (
+            "Changed."
+        )
+
+    def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
+        cached = client(response_cache_revalidate_seconds=0)
+        with Session(database) as session:
+            session.execute(sa.text("DELETE FROM catalogue_state"))
+            session.commit()
+        for _ in range(2):
+            response = cached.get("/v1/exercises")
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
