@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 
-.PHONY: serve test lint typecheck pytest lock clean
+.PHONY: serve test lint typecheck pytest lock clean bench
 
 ## Create the environment if missing, migrate, seed and serve on http://$(HOST):$(PORT)
 serve: $(VENV)/.installed
@@ -23,7 +23,8 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed
-	scripts/ensure-chromium
+	scripts/ensure-debian-package /usr/bin/chromium chromium "the docs browser test"
+	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark smoke test"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
@@ -31,6 +32,11 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
+
+## Hot-read benchmark against the server's ceiling, SQLite and PostgreSQL (bench/RESULTS.md)
+bench: $(VENV)/.installed
+	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Re-pin the lock files after changing dependencies in pyproject.toml
 lock: $(VENV)/.installed

@@ -6,16 +6,18 @@ state is read at the start of the request, in the same database snapshot the rou
 then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
 304 before any content is queried or rendered.
 
-`ResponseCache` keeps the finished bytes of successful catalogue reads in memory, keyed
-by URL and the headers that select a representation, and serves repeats without
-routing, querying or rendering. It learns the current revision from the database at
-most once per `revalidate_seconds`, so after a reseed a process may keep serving the
-previous, complete revision (with that revision's ETag) for up to that long.
+`ResponseCache` wraps the whole app: it keeps the finished bytes of successful
+catalogue reads in memory, keyed by URL and the headers that select a representation,
+and serves repeats without any middleware, routing, querying or rendering. It learns
+the current revision from the database at most once per `revalidate_seconds`, so after
+a reseed a process may keep serving the previous, complete revision (with that
+revision's ETag) for up to that long.
 """
 
 import hashlib
 import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +33,7 @@ from app.errors import NotModified
 from app.models import CatalogueState
 from app.queries.catalogue import get_catalogue_state
 from app.routes.common import SessionDep
+from app.security import is_acceptable_request_id
 
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
@@ -106,8 +109,7 @@ def read_current_revision() -> str:
         return catalogue_revision(get_catalogue_state(session))
 
 
-# Headers a 304 repeats from the full response (RFC 9110 15.4.5), besides those the
-# outer middlewares add to every response.
+# Headers a 304 repeats from the full response (RFC 9110 15.4.5).
 _NOT_MODIFIED_HEADERS = frozenset(
     {
         b"etag",
@@ -117,12 +119,16 @@ _NOT_MODIFIED_HEADERS = frozenset(
         b"x-content-type-options",
         b"referrer-policy",
         b"content-security-policy",
+        b"access-control-allow-origin",
+        b"access-control-expose-headers",
+        b"access-control-allow-credentials",
     }
 )
 # Headers that change the bytes of a response: the media type and encoding negotiated,
-# and the host, which `Link` URLs are built from (so a forged Host header cannot put
-# its URLs into answers for other clients).
-_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host")
+# the origin (CORS headers), and the host, which `Link` URLs are built from (so a
+# forged Host header cannot put its URLs into answers for other clients).
+_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin")
+_REQUEST_ID = b"x-request-id"
 MAX_ENTRY_BYTES = 1 << 20
 
 
@@ -136,7 +142,10 @@ class _Entry:
 
 
 class ResponseCache:
-    """ASGI middleware: serve repeated catalogue reads from memory, per revision."""
+    """Wraps the app: serve repeated catalogue reads from memory, per revision.
+
+    Everything but the request id is kept; each answer gets the caller's `X-Request-ID`
+    (when acceptable) or a new one, as the app's own middleware would give it."""
 
     def __init__(
         self,
@@ -164,8 +173,11 @@ class ResponseCache:
             return
         selecting: dict[bytes, bytes] = {}
         if_none_match = None
+        request_id = None
         for name, value in scope["headers"]:
-            if name in _SELECTING_HEADERS:
+            if name == _REQUEST_ID:
+                request_id = value
+            elif name in _SELECTING_HEADERS:
                 if name in selecting:  # repeated: rare enough to leave to the app
                     await self.app(scope, receive, send)
                     return
@@ -183,23 +195,21 @@ class ResponseCache:
             scope["query_string"],
             selecting.get(b"accept"),
             selecting.get(b"accept-encoding"),
+            selecting.get(b"origin"),
         )
         entry = self.entries.get(key)
         if entry is None or entry.revision != self.revision:
             await self._render_and_keep(key, scope, receive, send)
-        elif if_none_match is not None and _matches(if_none_match, entry.etag):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": list(entry.not_modified_headers),
-                }
-            )
+            return
+        if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
+            request_id = uuid.uuid4().hex.encode()
+        if if_none_match is not None and _matches(if_none_match, entry.etag):
+            headers = [*entry.not_modified_headers, (_REQUEST_ID, request_id)]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
         else:
-            await send(
-                {"type": "http.response.start", "status": 200, "headers": list(entry.headers)}
-            )
+            headers = [*entry.headers, (_REQUEST_ID, request_id)]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": entry.body})
 
     async def _revalidate(self) -> None:
@@ -241,7 +251,7 @@ class ResponseCache:
         if rendered_from != self.revision:
             return
         body = b"".join(chunks)
-        headers = tuple(start["headers"])
+        headers = tuple((name, value) for name, value in start["headers"] if name != _REQUEST_ID)
         etag = next((value for name, value in headers if name == b"etag"), None)
         if etag is None or len(body) > MAX_ENTRY_BYTES:
             return

@@ -59,6 +59,9 @@ def serve(
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(envvar="WEB_CONCURRENCY")] = 1,
     setup: Annotated[bool, typer.Option(help="Migrate and seed before serving.")] = True,
+    access_log: Annotated[
+        bool, typer.Option(envvar="ACCESS_LOG", help="Log every request (off for benchmarks).")
+    ] = True,
 ) -> None:
     """Migrate, seed, then serve the API."""
     import uvicorn
@@ -67,13 +70,14 @@ def serve(
         migrate()
         seed()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_asgi_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         server_header=False,
         proxy_headers=True,
+        access_log=access_log,
     )
 
 

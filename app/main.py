@@ -7,6 +7,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware
 
 from app.caching import ResponseCache, read_current_revision
@@ -75,15 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeadersMiddleware)
-    if settings.response_cache_enabled:
-        # Outside compression and security headers, so it keeps their finished bytes;
-        # inside CORS and request ids, which differ per request.
-        app.add_middleware(
-            ResponseCache,
-            read_revision=read_current_revision,
-            revalidate_seconds=settings.response_cache_revalidate_seconds,
-            max_entries=settings.response_cache_max_entries,
-        )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -103,6 +95,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue.health_router)
     _document_problems_as_problem_json(app)
     return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
+    """What `catalogue serve` runs: the app behind its response cache (when enabled).
+    The cache sits outside everything, so a repeated read costs no middleware at all."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    if not settings.response_cache_enabled:
+        return app
+    return ResponseCache(
+        app,
+        read_revision=read_current_revision,
+        revalidate_seconds=settings.response_cache_revalidate_seconds,
+        max_entries=settings.response_cache_max_entries,
+    )
 
 
 def _document_problems_as_problem_json(app: FastAPI) -> None:

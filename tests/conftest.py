@@ -31,7 +31,7 @@ from app.database import build_engine, get_session
 from app.main import create_app
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import PROJECT_ROOT
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
@@ -39,7 +39,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-UNCACHED = Settings(response_cache_enabled=False)
 
 
 def postgres_unavailable_reason() -> str | None:
@@ -151,9 +150,7 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    # The response cache reads the revision through its own engine, which cannot see
-    # this test's uncommitted transaction; tests/test_response_cache.py covers it.
-    app = create_app(UNCACHED)
+    app = create_app()
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app) as client:
         yield client
@@ -215,7 +212,7 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
         with Session(full_engine) as session:
             yield session
 
-    app = create_app(UNCACHED)
+    app = create_app()
     app.dependency_overrides[get_session] = read_only_session
     with TestClient(app) as client:
         yield client

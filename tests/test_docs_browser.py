@@ -14,7 +14,7 @@ pages of a running `catalogue serve` process over the real catalogue. It proves 
   never requested.
 
 Screenshots of both pages are saved in test-artifacts/. `make test` installs Chromium
-where it can (scripts/ensure-chromium). Without it the tests skip, saying why, except
+where it can (scripts/ensure-debian-package). Without it the tests skip, saying why, except
 under CI=true where they fail.
 """
 

@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.database import get_session
 from app.main import create_app
-from tests.conftest import UNCACHED
 
 EXAMPLES_PER_OPERATION = 200
 MINIMUM_REQUESTS = 2000
@@ -63,7 +62,7 @@ class RequestCounter:
 
 # Loaded once at import: the schema is the app's own `/openapi.json`. (Schemathesis's
 # fixture-based loader relies on a pytest internal that pytest 9.2 removed.)
-APP = create_app(UNCACHED)
+APP = create_app()
 COUNTER = RequestCounter(APP)
 schema = schemathesis.openapi.from_asgi("/openapi.json", COUNTER)
 schema.config.generation.update(

@@ -20,7 +20,7 @@ from app.errors import Problem
 from app.main import create_app
 from app.security import MAX_URL_BYTES
 from app.seeding import read_catalogue, seed_catalogue
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, UNCACHED
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_exercises import assert_problem
 
 EXAMPLE_MODELS: list[type[BaseModel]] = [
@@ -222,7 +222,7 @@ class TestUnexpectedErrors:
             raise RuntimeError("secret internals")
 
         monkeypatch.setattr("app.routes.goals.list_goals", broken)
-        app = create_app(UNCACHED)
+        app = create_app()
         app.dependency_overrides[get_session] = lambda: session
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get(
@@ -279,9 +279,7 @@ class TestCors:
         from app.main import create_app
         from app.settings import Settings
 
-        app = create_app(
-            Settings(cors_allow_origins=["https://clinic.example"], response_cache_enabled=False)
-        )
+        app = create_app(Settings(cors_allow_origins=["https://clinic.example"]))
         app.dependency_overrides[get_session] = lambda: session
         client = TestClient(app)
         allowed = client.options(

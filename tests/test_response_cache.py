@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.database import get_engine
-from app.main import create_app
+from app.main import create_asgi_app
 from app.seeding import read_catalogue, seed_catalogue
 from app.settings import Settings, get_settings
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, migrate
@@ -44,6 +44,7 @@ URLS = [
     "/healthz",
 ]
 ENCODINGS = [None, "gzip", "br", "zstd, br, gzip"]
+ORIGINS = [None, "https://clinic.example"]
 PER_REQUEST = {"x-request-id", "date"}
 
 
@@ -72,7 +73,7 @@ def database(
 
 
 def client(**settings) -> TestClient:
-    return TestClient(create_app(Settings(**settings)))
+    return TestClient(create_asgi_app(Settings(**settings)))
 
 
 def statements(engine: Engine) -> list[str]:
@@ -83,11 +84,14 @@ def statements(engine: Engine) -> list[str]:
 
 
 class TestCachedAnswersEqualUncached:
+    @pytest.mark.parametrize("origin", ORIGINS)
     @pytest.mark.parametrize("encoding", ENCODINGS)
-    def test_every_endpoint_and_encoding(self, database, encoding):
+    def test_every_endpoint_encoding_and_origin(self, database, encoding, origin):
         cached = client(response_cache_revalidate_seconds=0)
         uncached = client(response_cache_enabled=False)
         headers = {"Accept-Encoding": encoding or "identity"}
+        if origin:
+            headers["Origin"] = origin
         for url in URLS:
             expected = comparable(uncached.get(url, headers=headers))
             assert comparable(cached.get(url, headers=headers)) == expected, url  # miss
@@ -99,7 +103,7 @@ class TestCachedAnswersEqualUncached:
         for url in URLS[:7]:
             etag = uncached.get(url).headers["etag"]
             for if_none_match in (etag, f'"other", W/{etag}', '"stale"', "*"):
-                headers = {"If-None-Match": if_none_match}
+                headers = {"If-None-Match": if_none_match, "Origin": "https://a.example"}
                 expected = comparable(uncached.get(url, headers=headers))
                 cached.get(url)
                 assert comparable(cached.get(url, headers=headers)) == expected, url
@@ -147,6 +151,9 @@ class TestCacheHits:
         assert again.content == first.content
         assert again.headers["etag"] == first.headers["etag"]
         assert again.headers["x-request-id"] != first.headers["x-request-id"]
+        echoed = cached.get("/v1/exercises?phase=acute", headers={"X-Request-ID": "mine-1"})
+        assert echoed.headers["x-request-id"] == "mine-1"
+        assert echoed.headers.get_list("x-request-id") == ["mine-1"]
 
     def test_within_the_interval_the_previous_revision_is_served_whole(
         self, database, tmp_path: Path

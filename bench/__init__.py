@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic catalogues and the harness that times the API over them."""

@@ -1,0 +1,425 @@
+"""Hot-read benchmark (`make bench`): the API against the ceiling of its own server stack.
+
+For each database (SQLite, and PostgreSQL where reachable) it seeds a fresh database,
+starts the API as production runs it (`catalogue serve`, 2 workers, access log off)
+and a ceiling app (`bench/ceiling.py`: a raw ASGI callable under the same uvicorn
+settings, answering a fixed JSON body as large as the API's list page), then drives
+each endpoint with wrk, alternating ceiling and API runs so drift hits both alike. It
+prints one table (req/s, p50, p99, body bytes, share of the ceiling), peak RSS per API
+worker, and the cold start on a fresh SQLite file (migrate + seed + first 200).
+
+Loopback only; every run is bounded by --duration.
+
+    python -m bench.run --duration 5 --connections 32
+"""
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+import psycopg
+from sqlalchemy.engine import make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+WRK = "/usr/bin/wrk"
+WORKERS = 2
+
+TABLE_HEADER = "| database | endpoint | req/s | p50 ms | p99 ms | body bytes | vs ceiling |"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    conditional: bool = False
+
+
+ENDPOINTS = [
+    Endpoint("list by phase", "/v1/exercises?phase=rehab&limit=20"),
+    Endpoint("detail", "/v1/exercises/{detail}"),
+    Endpoint("search q", "/v1/exercises?q=hamstring+stretch"),
+    Endpoint("list safe_for", "/v1/exercises?safe_for=sciatica-nerve-symptoms"),
+    Endpoint("catalogue meta", "/v1/catalogue"),
+    Endpoint("conditional 304", "/v1/exercises?phase=rehab&limit=20", conditional=True),
+]
+
+
+@dataclass(frozen=True)
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+
+
+@dataclass(frozen=True)
+class Row:
+    database: str
+    endpoint: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    body_bytes: int
+    ceiling_ratio: float | None
+
+    def markdown(self) -> str:
+        ratio = "-" if self.ceiling_ratio is None else f"{self.ceiling_ratio:.0%}"
+        return (
+            f"| {self.database} | {self.endpoint} | {self.requests_per_second:,.0f} "
+            f"| {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.body_bytes:,} | {ratio} |"
+        )
+
+
+def parse_table(text: str) -> list[Row]:
+    """The rows of a table this script printed (the smoke test reads them back)."""
+    rows = []
+    lines = text.splitlines()
+    start = lines.index(TABLE_HEADER) + 2
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append(
+            Row(
+                database=cells[0],
+                endpoint=cells[1],
+                requests_per_second=float(cells[2].replace(",", "")),
+                p50_ms=float(cells[3]),
+                p99_ms=float(cells[4]),
+                body_bytes=int(cells[5].replace(",", "")),
+                ceiling_ratio=None if cells[6] == "-" else float(cells[6].rstrip("%")) / 100,
+            )
+        )
+    return rows
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _milliseconds(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> Load:
+    """Requests per second, latency percentiles and failed responses from `wrk --latency`."""
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, flags=re.MULTILINE))
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, flags=re.MULTILINE)
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if rate is None or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
+    return Load(
+        requests_per_second=float(rate.group(1)),
+        p50_ms=_milliseconds(percentiles["50"]),
+        p99_ms=_milliseconds(percentiles["99"]),
+        failures=(int(failures.group(1)) if failures else 0) + socket_errors,
+    )
+
+
+def run_wrk(
+    url: str, *, duration: float, connections: int, headers: dict[str, str] | None = None
+) -> Load:
+    command = [WRK, "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    result = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
+    )
+    return parse_wrk(result.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """A server process on a free loopback port, stopped on exit."""
+
+    def __init__(self, command: list[str], environment: dict[str, str], ready_path: str):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.ready_seconds = wait_for_200(self.base_url + ready_path, self.process)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+    def peak_rss_mib_per_worker(self) -> list[float]:
+        """VmHWM of each worker process (the children of uvicorn's supervisor)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        peaks = []
+        for pid in pids or [str(self.process.pid)]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.MULTILINE)
+            if match:
+                peaks.append(int(match.group(1)) / 1024)
+        return sorted(peaks)
+
+
+def wait_for_200(url: str, process: subprocess.Popen[bytes], seconds: float = 300) -> float:
+    started = time.monotonic()
+    while True:
+        if process.poll() is not None:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {error[-2000:]}")
+        try:
+            if httpx2.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() - started > seconds:
+            raise RuntimeError(f"{url} did not answer 200 within {seconds} s")
+        time.sleep(0.02)
+
+
+def catalogue_environment(catalogue: str, workdir: Path, database_url: str) -> dict[str, str]:
+    """Environment for `catalogue` commands: the full curated catalogue, or the tiny
+    test catalogue (for the smoke test)."""
+    environment = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    if catalogue == "tiny":
+        seed = workdir / "seed"
+        if not seed.exists():
+            shutil.copytree(
+                PROJECT_ROOT / "seed", seed, ignore=shutil.ignore_patterns("catalogue", "*.md")
+            )
+            shutil.copytree(PROJECT_ROOT / "tests" / "fixtures" / "catalogue", seed / "catalogue")
+        environment["SEED_DIR"] = str(seed)
+    return environment
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A fresh, empty database of this kind, removed afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = make_url(POSTGRES_ADMIN_URL)
+    with psycopg.connect(
+        admin.set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+    ) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(
+            admin.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        ) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_unreachable() -> str | None:
+    try:
+        url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return str(error).splitlines()[0]
+
+
+def setup(environment: dict[str, str]) -> None:
+    for step in ("migrate", "seed"):
+        subprocess.run(
+            [str(BIN / "catalogue"), step], env=environment, check=True, capture_output=True
+        )
+
+
+def measure_database(
+    kind: str, arguments: argparse.Namespace, workdir: Path
+) -> tuple[list[Row], list[float]]:
+    """The table rows for one database, and the API workers' peak RSS in MiB."""
+    rows = []
+    with database(kind, workdir) as url:
+        environment = catalogue_environment(arguments.catalogue, workdir, url)
+        if not arguments.response_cache:
+            environment["RESPONSE_CACHE_ENABLED"] = "false"
+        setup(environment)
+        api = Server(
+            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
+            {**environment, "WEB_CONCURRENCY": str(WORKERS)},
+            "/readyz",
+        )
+        try:
+            listing = httpx2.get(api.base_url + ENDPOINTS[0].path)
+            detail = listing.json()["items"][0]["slug"]
+            ceiling = Server(
+                [
+                    str(BIN / "uvicorn"),
+                    "bench.ceiling:app",
+                    "--workers",
+                    str(WORKERS),
+                    "--no-access-log",
+                    "--no-server-header",
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                ],
+                {**environment, "CEILING_BODY_BYTES": str(len(listing.content))},
+                "/",
+            )
+            try:
+                for server in (ceiling, api):  # warm both up before measuring
+                    run_wrk(server.base_url + "/", duration=1, connections=arguments.connections)
+                for endpoint in ENDPOINTS:
+                    path = endpoint.path.format(detail=detail)
+                    first = httpx2.get(api.base_url + path)
+                    first.raise_for_status()
+                    headers = (
+                        {"If-None-Match": first.headers["etag"]} if endpoint.conditional else {}
+                    )
+                    top = run_wrk(
+                        ceiling.base_url + "/",
+                        duration=arguments.duration,
+                        connections=arguments.connections,
+                    )
+                    load = run_wrk(
+                        api.base_url + path,
+                        duration=arguments.duration,
+                        connections=arguments.connections,
+                        headers=headers,
+                    )
+                    if load.failures:
+                        raise RuntimeError(f"{kind} {endpoint.name}: {load.failures} failures")
+                    rows.append(
+                        Row(
+                            database=kind,
+                            endpoint=endpoint.name,
+                            requests_per_second=load.requests_per_second,
+                            p50_ms=load.p50_ms,
+                            p99_ms=load.p99_ms,
+                            body_bytes=0 if endpoint.conditional else len(first.content),
+                            ceiling_ratio=load.requests_per_second / top.requests_per_second,
+                        )
+                    )
+                rows.append(
+                    Row(
+                        database=kind,
+                        endpoint="ceiling (raw ASGI)",
+                        requests_per_second=top.requests_per_second,
+                        p50_ms=top.p50_ms,
+                        p99_ms=top.p99_ms,
+                        body_bytes=len(listing.content),
+                        ceiling_ratio=None,
+                    )
+                )
+            finally:
+                ceiling.stop()
+            peaks = api.peak_rss_mib_per_worker()
+        finally:
+            api.stop()
+    return rows, peaks
+
+
+def cold_start(arguments: argparse.Namespace, workdir: Path) -> float:
+    """Seconds from `catalogue serve` on a fresh SQLite file to the first 200 of a list."""
+    with database("sqlite", workdir) as url:
+        environment = catalogue_environment(arguments.catalogue, workdir, url)
+        server = Server(
+            [str(BIN / "catalogue"), "serve", "--no-access-log"],
+            environment,
+            ENDPOINTS[0].path,
+        )
+        server.stop()
+        return server.ready_seconds
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), flags=re.MULTILINE)
+        cpu = match.group(1) if match else cpu
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--catalogue", choices=["full", "tiny"], default="full")
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--no-response-cache",
+        dest="response_cache",
+        action="store_false",
+        help="run the API with its response cache off",
+    )
+    arguments = parser.parse_args(argv)
+    if not Path(WRK).exists():
+        sys.exit(f"{WRK} is missing: scripts/ensure-debian-package {WRK} wrk installs it")
+
+    print(f"# Hot reads, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    print(f"command: python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(
+        f"wrk -t2 -c{arguments.connections} -d{arguments.duration:g}s; {WORKERS} workers each; "
+        f"response cache {'on' if arguments.response_cache else 'off'}; "
+        f"catalogue {arguments.catalogue}"
+    )
+    rows: list[Row] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+        workdir = Path(directory)
+        for kind in arguments.databases.split(","):
+            if kind == "postgresql" and (reason := postgres_unreachable()):
+                notes.append(f"postgresql skipped: {reason}")
+                continue
+            database_rows, peaks = measure_database(kind, arguments, workdir)
+            rows += database_rows
+            notes.append(
+                f"{kind}: peak RSS per API worker {', '.join(f'{p:.0f}' for p in peaks)} MiB"
+            )
+        notes.append(
+            f"cold start (fresh SQLite: migrate + seed + first 200): {cold_start(arguments, workdir):.2f} s"
+        )
+    print()
+    print(TABLE_HEADER)
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(row.markdown())
+    print()
+    for note in notes:
+        print(f"- {note}")
+
+
+if __name__ == "__main__":
+    main()
