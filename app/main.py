@@ -1,5 +1,6 @@
 """The FastAPI application."""
 
+import gc
 import logging
 from typing import Any
 
@@ -102,6 +103,10 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     The cache sits outside everything, so a repeated read costs no middleware at all."""
     settings = settings or get_settings()
     app = create_app(settings)
+    # Everything built so far lives as long as the process: keep it out of the cyclic
+    # garbage collector's full passes, whose pauses would otherwise set the p99.
+    gc.collect()
+    gc.freeze()
     if not settings.response_cache_enabled:
         return app
     return ResponseCache(
