@@ -91,6 +91,11 @@ def invalid_cursor_key() -> InvalidParameters:
     )
 
 
+def _fits_column(value: str | int) -> bool:
+    # Integer key columns are 32-bit in PostgreSQL; a larger number must not reach them.
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
 def keyset_page(
     session: Session,
     statement: Select[Any],
@@ -104,7 +109,7 @@ def keyset_page(
     `Goal.slug`, of `key_type` str), after the key `after`."""
     total: int = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     if after is not None:
-        if len(after) != 1 or type(after[0]) is not key_type:
+        if len(after) != 1 or type(after[0]) is not key_type or not _fits_column(after[0]):
             raise invalid_cursor_key()
         statement = statement.where(key > after[0])
     rows = list(session.execute(statement.order_by(key).limit(limit + 1)).scalars().all())

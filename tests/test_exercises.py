@@ -477,6 +477,8 @@ class TestForgedCursors:
             b'{"f": "%s", "k": [1e400, 1]}',
             b'{"f": "%s", "k": [99999999999999999999999, 1]}',
             b'{"f": "%s", "k": [true, false]}',
+            b'{"f": "%s", "k": [99999999999999999999]}',
+            b'{"f": "%s", "k": [3000000000]}',
         ],
     )
     def test_is_a_422(self, client, url, payload):
