@@ -1,0 +1,467 @@
+"""Database faults on PostgreSQL: the API against a database that goes away and comes back.
+
+The shared PostgreSQL server of the other tests cannot be stopped, so this module builds a
+throwaway cluster of its own (`initdb`/`pg_ctl` of the installed server, in a temporary
+directory, on a free port, run as the `postgres` user because they refuse to run as root).
+A real `catalogue serve` process is pointed at it with a short database timeout. Each
+outage warms the server's connection pool, stops the cluster (`fast`, a clean shutdown,
+and `immediate`, as a crash would), and checks that liveness stays up, readiness and the
+API answer 503 problem+json quickly and without internals, and that the same process
+serves again once the cluster is back.
+
+Skipped, saying why, where no PostgreSQL server binaries exist; required under CI=true.
+"""
+
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx2
+import psycopg
+import pytest
+from sqlmodel import Session
+
+from app.database import build_engine
+from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.seeding import Catalogue, seed_catalogue
+from tests.conftest import IN_CI, free_port, migrate, wait_until_ready
+
+pytestmark = pytest.mark.postgresql
+
+CATALOGUE = str(Path(sys.executable).parent / "catalogue")
+DATABASE = "catalogue"
+DATABASE_TIMEOUT_SECONDS = 2
+# What a 503 may take beyond the database timeout: a process switch and an HTTP round trip.
+MARGIN_SECONDS = 3
+# The client gives up a little after the bound, so a hang fails the test instead of stalling.
+CLIENT_TIMEOUT_SECONDS = DATABASE_TIMEOUT_SECONDS + MARGIN_SECONDS + 2
+# How long the API may take to serve again once the cluster accepts connections.
+RECOVERY_SECONDS = 10
+# How long after the database stops the response cache may still answer from memory.
+STALE_SECONDS = 3
+EXERCISE = "sitting-heel-dig"
+API_PATHS = [
+    "/v1/exercises",
+    "/v1/exercises?phase=acute&limit=2",
+    f"/v1/exercises/{EXERCISE}",
+    "/v1/catalogue",
+]
+# Text that would mean a driver's error (or where the database lives) leaked to a client.
+LEAKS = ("traceback", "psycopg", "sqlalchemy", "operationalerror", "postgres", "127.0.0.1")
+
+
+def unavailable(reason: str) -> NoReturn:
+    if IN_CI:
+        pytest.fail(f"CI=true requires the database fault tests. {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def server_bindir() -> Path | None:
+    """The directory holding `initdb`, `pg_ctl` and `postgres` of an installed server."""
+    candidates = []
+    if pg_config := shutil.which("pg_config"):
+        try:
+            found = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+            candidates.append(Path(found))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    # pg_config may belong to a client-only install; Debian keeps each server version's
+    # binaries apart. Newest first.
+    versioned = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(versioned, key=lambda path: _version(path.parent.name), reverse=True)
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).resolve().parent)
+    for directory in candidates:
+        if all((directory / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return directory
+    return None
+
+
+def _version(name: str) -> list[int]:
+    return [int(number) for number in re.findall(r"\d+", name)]
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster in a directory of its own that tests may stop and start."""
+
+    def __init__(self, bindir: Path, directory: Path, port: int, run_as: list[str]):
+        self.bindir = bindir
+        self.directory = directory
+        self.data = directory / "data"
+        self.log = directory / "server.log"
+        self.port = port
+        self.run_as = run_as
+        self.running = False
+
+    def url(self, database: str = DATABASE) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, program: str, *arguments: str) -> None:
+        result = subprocess.run(
+            [*self.run_as, str(self.bindir / program), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{program} {' '.join(arguments)} failed:\n{result.stderr}\n{log}")
+
+    def initialise(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        )  # fmt: skip
+        # TCP on loopback only, and the Unix socket in our own directory, so that nothing
+        # clashes with the machine's cluster on 5432. No fsync: the data is thrown away.
+        settings = (
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {self.port}\n"
+            f"unix_socket_directories = '{self.directory}'\n"
+            "fsync = off\n"
+        )
+        with (self.data / "postgresql.conf").open("a") as config:
+            config.write(settings)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start")
+        self.running = True
+
+    def stop(self, mode: str) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+        self.running = False
+
+    def execute(self, statement: str, database: str = "postgres") -> Any:
+        """Run one statement outside any transaction; return the first column of its first row."""
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as connection:
+            cursor = connection.execute(statement)
+            row = cursor.fetchone() if cursor.description else None
+            return row[0] if row else None
+
+
+@pytest.fixture(scope="module")
+def cluster(catalogue: Catalogue) -> Iterator[ThrowawayCluster]:
+    """A running throwaway cluster holding the migrated and seeded test catalogue."""
+    bindir = server_bindir()
+    if bindir is None:
+        unavailable("No PostgreSQL server binaries (initdb, pg_ctl) found on this machine")
+    # Not pytest's tmp_path: it lies under a directory only root may enter.
+    directory = Path(tempfile.mkdtemp(prefix="catalogue-db-faults-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        # initdb and postgres refuse to run as root: run them as `postgres`, in its directory.
+        runuser = shutil.which("runuser")
+        account = next((user for user in pwd.getpwall() if user.pw_name == "postgres"), None)
+        if runuser is None or account is None:
+            directory.rmdir()
+            unavailable("Running as root, but there is no `postgres` user or no `runuser`")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        run_as = [runuser, "-u", "postgres", "--"]
+    cluster = ThrowawayCluster(bindir, directory, free_port(), run_as)
+    try:
+        cluster.initialise()
+        cluster.start()
+        cluster.execute(f'CREATE DATABASE "{DATABASE}"')
+        engine = build_engine(cluster.url())
+        try:
+            migrate(engine)
+            with Session(engine) as session:
+                seed_catalogue(session, catalogue)
+        finally:
+            engine.dispose()
+        yield cluster
+    finally:
+        try:
+            if (cluster.data / "postmaster.pid").exists():
+                cluster.stop("immediate")
+        finally:
+            shutil.rmtree(directory)
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str, **headers: str) -> tuple[httpx2.Response, float]:
+        """GET `path`, with the seconds it took."""
+        started = time.monotonic()
+        response = httpx2.get(
+            f"{self.base_url}{path}",
+            headers={name.replace("_", "-"): value for name, value in headers.items()},
+            timeout=CLIENT_TIMEOUT_SECONDS,
+        )
+        return response, time.monotonic() - started
+
+
+@contextmanager
+def serving(database_url: str, directory: Path) -> Iterator[LiveServer]:
+    """A `catalogue serve` process on a database that is already migrated and seeded."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATABASE_TIMEOUT_SECONDS": str(DATABASE_TIMEOUT_SECONDS),
+    }
+    log_path = directory / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [CATALOGUE, "serve", "--port", str(port), "--no-setup"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_live(server: LiveServer, seconds: float = 60) -> None:
+    """Like `wait_until_ready`, for a server whose database is down: /healthz only."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.process.poll() is None, f"server exited with {server.process.returncode}"
+        try:
+            if httpx2.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{server.base_url} did not come up"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def server(
+    cluster: ThrowawayCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server process for the whole module: it is never restarted across outages."""
+    with serving(cluster.url(), tmp_path_factory.mktemp("db-faults")) as server:
+        wait_until_ready(server.base_url, server.process)
+        yield server
+
+
+def wait_for_recovery(server: LiveServer, path: str = "/readyz") -> float:
+    """Seconds until `path` answers 200 again; fails after RECOVERY_SECONDS."""
+    started = time.monotonic()
+    while True:
+        response, _ = server.get(path)
+        if response.status_code == 200:
+            return time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert time.monotonic() - started < RECOVERY_SECONDS, f"{path} did not recover"
+        time.sleep(0.1)
+
+
+@dataclass
+class Outage:
+    stopped_at: float
+    # What each API path answered just before the outage, to compare with after it.
+    before: dict[str, Any]
+    etags: dict[str, str]
+
+
+@pytest.fixture(params=["fast", "immediate"])
+def outage(
+    request: pytest.FixtureRequest, cluster: ThrowawayCluster, server: LiveServer
+) -> Iterator[Outage]:
+    """The cluster stopped (`fast`: clean shutdown; `immediate`: as in a crash) while the
+    server holds pooled connections. Started again afterwards if the test did not."""
+    # Concurrent requests make the pool hold several connections, not just one.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        warm = list(pool.map(server.get, ["/readyz", *API_PATHS] * 2))
+    assert [response.status_code for response, _ in warm] == [200] * len(warm)
+    responses = {path: server.get(path)[0] for path in API_PATHS}
+    pooled = cluster.execute(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{DATABASE}'")
+    assert pooled >= 1, "the server should hold pooled connections when the database stops"
+    cluster.stop(str(request.param))
+    try:
+        yield Outage(
+            stopped_at=time.monotonic(),
+            before={path: response.json() for path, response in responses.items()},
+            etags={path: response.headers["etag"] for path, response in responses.items()},
+        )
+    finally:
+        if not cluster.running:
+            cluster.start()
+        wait_for_recovery(server)
+
+
+Timings = Callable[[str, float], None]
+
+
+@pytest.fixture
+def timings(request: pytest.FixtureRequest) -> Timings:
+    """Keeps measured seconds with the test's report (`user_properties`), for a look at
+    how close to their bounds they come."""
+
+    def keep(name: str, seconds: float) -> None:
+        request.node.user_properties.append((name, round(seconds, 4)))
+
+    return keep
+
+
+def assert_unavailable(response: httpx2.Response, elapsed: float, path: str) -> None:
+    """A 503 problem that names no internals, answered within the database timeout."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {
+        "type": PROBLEM_BASE + "database-unavailable",
+        "title": "Database unavailable",
+        "status": 503,
+        "detail": "The catalogue database cannot be reached; try again shortly.",
+        "instance": path.partition("?")[0],
+    }
+    leaked = [text for text in LEAKS if text in response.text.lower()]
+    assert leaked == []
+    assert elapsed < DATABASE_TIMEOUT_SECONDS + MARGIN_SECONDS
+
+
+def first_unavailable(
+    server: LiveServer, outage: Outage, path: str, **headers: str
+) -> tuple[httpx2.Response, float]:
+    """The first 503 for a catalogue read in this outage, with the seconds it took.
+
+    The response cache rechecks the database only about once a second, so for a moment
+    it may still answer from memory: only what was served before the outage (or a 304 for
+    its ETag), and only for STALE_SECONDS. Then the database's absence must show."""
+    while True:
+        response, elapsed = server.get(path, **headers)
+        if response.status_code == 503:
+            return response, elapsed
+        assert time.monotonic() - outage.stopped_at < STALE_SECONDS, (
+            f"{path} still answers {response.status_code} with the database down"
+        )
+        if response.status_code == 304:
+            assert headers.get("if_none_match") == response.headers["etag"]
+        else:
+            assert response.status_code == 200, response.text
+            assert response.json() == outage.before[path]
+        time.sleep(0.05)
+
+
+class TestWithDatabaseUp:
+    @pytest.mark.parametrize("path", ["/healthz", "/readyz", *API_PATHS])
+    def test_ok(self, server: LiveServer, path: str):
+        response, _ = server.get(path)
+        assert response.status_code == 200, response.text
+
+    def test_readyz_checks_the_database(self, server: LiveServer):
+        response, _ = server.get("/readyz")
+        assert response.json()["checks"]["database"] == "ok"
+
+
+class TestHealthRoutes:
+    def test_healthz_stays_ok(self, server: LiveServer, outage: Outage):
+        # Liveness must not fail with the database, or the orchestrator restarts every
+        # replica during an outage that a restart cannot fix.
+        for _ in range(3):
+            response, elapsed = server.get("/healthz")
+            assert response.status_code == 200
+            assert response.json() == {"status": "ok", "checks": {}}
+            assert elapsed < DATABASE_TIMEOUT_SECONDS
+
+    def test_readyz_is_503_at_once(self, server: LiveServer, outage: Outage, timings: Timings):
+        # Readiness is never cached: the first request meets the dead pooled connections,
+        # the later ones a closed port.
+        for attempt in range(3):
+            response, elapsed = server.get("/readyz")
+            assert_unavailable(response, elapsed, "/readyz")
+            timings(f"seconds_{attempt}", elapsed)
+
+
+class TestExerciseRoutes:
+    def test_503_problem(self, server: LiveServer, outage: Outage, timings: Timings):
+        paths = [path for path in API_PATHS if path.startswith("/v1/exercises")]
+        for path in paths:
+            response, elapsed = first_unavailable(server, outage, path)
+            if path == paths[0]:
+                timings("stop to first 503", time.monotonic() - outage.stopped_at)
+            timings(path, elapsed)
+            assert_unavailable(response, elapsed, path)
+            for _ in range(2):
+                assert_unavailable(*server.get(path), path)
+
+    def test_current_etag_gets_503_not_304(self, server: LiveServer, outage: Outage):
+        # The version an ETag is checked against lives in the database: without it, a 304
+        # would vouch for a freshness nobody checked.
+        path = f"/v1/exercises/{EXERCISE}"
+        etag = outage.etags[path]
+        response, elapsed = first_unavailable(server, outage, path, if_none_match=etag)
+        assert_unavailable(response, elapsed, path)
+        assert_unavailable(*server.get(path, if_none_match=etag), path)
+
+
+class TestCatalogueRoute:
+    def test_503_problem(self, server: LiveServer, outage: Outage, timings: Timings):
+        response, elapsed = first_unavailable(server, outage, "/v1/catalogue")
+        timings("seconds", elapsed)
+        assert_unavailable(response, elapsed, "/v1/catalogue")
+        for _ in range(2):
+            assert_unavailable(*server.get("/v1/catalogue"), "/v1/catalogue")
+
+
+class TestRecovery:
+    def test_same_process_serves_again(
+        self,
+        server: LiveServer,
+        cluster: ThrowawayCluster,
+        outage: Outage,
+        timings: Timings,
+    ):
+        pid = server.process.pid
+        for path in API_PATHS:
+            assert_unavailable(*first_unavailable(server, outage, path), path)
+        cluster.start()
+        timings("recovery_seconds", wait_for_recovery(server, API_PATHS[0]))
+        # Consistently 200 from then on, with what was served before the outage.
+        for _ in range(3):
+            for path in ["/readyz", *API_PATHS]:
+                response, _ = server.get(path)
+                assert response.status_code == 200, response.text
+                if path in outage.before:
+                    assert response.json() == outage.before[path]
+        assert server.process.poll() is None
+        assert server.process.pid == pid
+        assert "Traceback" not in server.log.read_text()
+
+    # How the database went away does not matter to a server that never reached it.
+    @pytest.mark.parametrize("outage", ["immediate"], indirect=True)
+    def test_server_started_while_database_down(
+        self, cluster: ThrowawayCluster, outage: Outage, tmp_path: Path
+    ):
+        # An empty pool and an empty response cache, as when replicas come up before the
+        # database does: unavailable from the first request, then serving without a restart.
+        with serving(cluster.url(), tmp_path) as server:
+            wait_until_live(server)
+            for path in ["/readyz", *API_PATHS]:
+                assert_unavailable(*server.get(path), path)
+            cluster.start()
+            wait_for_recovery(server)
+            for path in API_PATHS:
+                response, _ = server.get(path)
+                assert response.status_code == 200, response.text
+                assert response.json() == outage.before[path]
+            assert server.process.poll() is None
+        assert "Traceback" not in server.log.read_text()
