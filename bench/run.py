@@ -141,7 +141,13 @@ def parse_wrk(output: str) -> Load:
 def run_wrk(
     url: str, *, duration: float, connections: int, headers: dict[str, str] | None = None
 ) -> Load:
-    command = [WRK, "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
+    command = [
+        WRK,
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+    ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     result = subprocess.run(

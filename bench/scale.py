@@ -1,0 +1,182 @@
+"""Scale benchmark (`make bench-scale`): uncached reads over 1k, 10k and 100k exercises.
+
+For each size and database it loads a synthetic catalogue (`bench/synthetic.py`)
+through the normal seeding path, serves it with the response cache OFF (so every
+request queries and renders), and measures with wrk:
+
+- at 1 connection: a filtered list page (p50, p99), a ranked search (p99), and the
+  first and last page of a keyset walk over a large filtered list (p50 each);
+- at 32 connections: the filtered list's throughput.
+
+It prints one table and how each figure grows from the smallest to the largest size.
+
+    python -m bench.scale --sizes 1000,10000,100000 --duration 3
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+
+from bench.run import (
+    BIN,
+    WORKERS,
+    WRK,
+    Server,
+    database,
+    machine,
+    postgres_unreachable,
+    run_wrk,
+)
+from bench.synthetic import load
+
+FILTERED_LIST = "/v1/exercises?phase=rehab&goal=strength&limit=20"
+SEARCH = "/v1/exercises?q=hamstring+bridge"
+WALK = "/v1/exercises?phase=rehab&limit=100"
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    database: str
+    size: int
+    load_seconds: float
+    list_p50_ms: float
+    list_p99_ms: float
+    search_p99_ms: float
+    first_page_p50_ms: float
+    last_page_p50_ms: float
+    pages: int
+    list_rps_32: float
+
+    def markdown(self) -> str:
+        return (
+            f"| {self.database} | {self.size:,} | {self.load_seconds:.1f} "
+            f"| {self.list_p50_ms:.2f} | {self.list_p99_ms:.2f} | {self.search_p99_ms:.2f} "
+            f"| {self.first_page_p50_ms:.2f} | {self.last_page_p50_ms:.2f} ({self.pages} pages) "
+            f"| {self.list_rps_32:,.0f} |"
+        )
+
+
+def last_page_url(base_url: str) -> tuple[str, int]:
+    """The URL of the last page of WALK, found by following every cursor."""
+    url, pages = base_url + WALK, 1
+    with httpx2.Client(timeout=30) as client:
+        while True:
+            response = client.get(url)
+            response.raise_for_status()
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                return url, pages
+            url = str(httpx2.URL(base_url + WALK).copy_merge_params({"cursor": cursor}))
+            pages += 1
+
+
+def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) -> ScaleRow:
+    with database(kind, workdir) as url:
+        load_seconds = load(url, size, progress=sys.stderr.isatty())
+        environment = {
+            "DATABASE_URL": url,
+            "RESPONSE_CACHE_ENABLED": "false",
+            "WEB_CONCURRENCY": str(WORKERS),
+            "LOG_LEVEL": "WARNING",
+        }
+        api = Server(
+            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
+            {**os.environ, **environment},
+            "/readyz",
+        )
+        try:
+            last, pages = last_page_url(api.base_url)
+            one = {"duration": arguments.duration, "connections": 1}
+            run_wrk(api.base_url + FILTERED_LIST, **one)  # warm up
+            listing = run_wrk(api.base_url + FILTERED_LIST, **one)
+            search = run_wrk(api.base_url + SEARCH, **one)
+            first_page = run_wrk(api.base_url + WALK, **one)
+            last_page = run_wrk(last, **one)
+            many = run_wrk(
+                api.base_url + FILTERED_LIST, duration=arguments.duration, connections=32
+            )
+        finally:
+            api.stop()
+    for name, result in (("list", listing), ("search", search), ("walk", last_page)):
+        if result.failures:
+            raise RuntimeError(f"{kind} {size} {name}: {result.failures} failures")
+    return ScaleRow(
+        database=kind,
+        size=size,
+        load_seconds=load_seconds,
+        list_p50_ms=listing.p50_ms,
+        list_p99_ms=listing.p99_ms,
+        search_p99_ms=search.p99_ms,
+        first_page_p50_ms=first_page.p50_ms,
+        last_page_p50_ms=last_page.p50_ms,
+        pages=pages,
+        list_rps_32=many.requests_per_second,
+    )
+
+
+def growth(rows: list[ScaleRow]) -> list[str]:
+    """How each figure grows from the smallest catalogue to the largest, per database."""
+    lines = []
+    for kind in dict.fromkeys(row.database for row in rows):
+        mine = sorted((row for row in rows if row.database == kind), key=lambda r: r.size)
+        small, large = mine[0], mine[-1]
+        if small is large:
+            continue
+        ratios = ", ".join(
+            f"{name} x{getattr(large, field) / getattr(small, field):.2f}"
+            for name, field in (
+                ("list p50", "list_p50_ms"),
+                ("list p99", "list_p99_ms"),
+                ("search p99", "search_p99_ms"),
+                ("last-page p50", "last_page_p50_ms"),
+                ("32-connection req/s", "list_rps_32"),
+            )
+        )
+        lines.append(f"{kind}, {small.size:,} -> {large.size:,} exercises: {ratios}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--duration", type=float, default=3, help="seconds per wrk run")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    arguments = parser.parse_args(argv)
+    if not Path(WRK).exists():
+        sys.exit(f"{WRK} is missing: scripts/ensure-debian-package {WRK} wrk installs it")
+    print(f"# Scale, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    print(f"command: python -m bench.scale {' '.join(sys.argv[1:] if argv is None else argv)}")
+    print(f"response cache off; {WORKERS} workers; wrk -t1 -c1 (latency), -t2 -c32 (req/s)")
+    rows: list[ScaleRow] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
+        for kind in arguments.databases.split(","):
+            if kind == "postgresql" and (reason := postgres_unreachable()):
+                notes.append(f"postgresql skipped: {reason}")
+                continue
+            for size in (int(text) for text in arguments.sizes.split(",")):
+                rows.append(measure(kind, size, arguments, Path(directory)))
+                print(rows[-1].markdown(), file=sys.stderr)
+    print()
+    print(
+        "| database | exercises | load s | list p50 ms | list p99 ms | search p99 ms "
+        "| first page p50 ms | last page p50 ms | list req/s at 32 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(row.markdown())
+    print()
+    for line in [*growth(rows), *notes]:
+        print(f"- {line}")
+
+
+if __name__ == "__main__":
+    main()
