@@ -414,9 +414,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             notes.append(
                 f"{kind}: peak RSS per API worker {', '.join(f'{p:.0f}' for p in peaks)} MiB"
             )
-        notes.append(
-            f"cold start (fresh SQLite: migrate + seed + first 200): {cold_start(arguments, workdir):.2f} s"
-        )
+        cold = cold_start(arguments, workdir)
+        notes.append(f"cold start (fresh SQLite: migrate + seed + first 200): {cold:.2f} s")
     print()
     print(TABLE_HEADER)
     print("|---|---|---:|---:|---:|---:|---:|")
