@@ -10,16 +10,16 @@ the file, the exercise and the field of every problem it finds. Writing
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, text
-from sqlmodel import Session, select
+from sqlalchemy import delete, insert, text, update
+from sqlmodel import Session, col, select
 
 from app.errors import SeedError
 from app.models import (
@@ -227,16 +227,21 @@ def check_catalogue(
     for path, entry in exercises:
         where = f"{path}: exercise '{entry.slug}'"
 
-        for field_name, values, known in (
-            ("goals", entry.goals, goals),
-            ("contraindications", [c.condition for c in entry.contraindications], conditions),
-            ("progressions", entry.progressions, exercise_slugs - {entry.slug}),
-        ):
-            problems += [
-                f"{where}: {field_name}: unknown slug '{value}'"
-                for value in values
-                if value not in known
-            ]
+        unknown = (
+            ("goals", [slug for slug in entry.goals if slug not in goals]),
+            (
+                "contraindications",
+                [c.condition for c in entry.contraindications if c.condition not in conditions],
+            ),
+            # Not another exercise: a slug nothing has, or the exercise's own. (No set
+            # difference per exercise: that is quadratic in the catalogue's size.)
+            (
+                "progressions",
+                [s for s in entry.progressions if s not in exercise_slugs or s == entry.slug],
+            ),
+        )
+        for field_name, values in unknown:
+            problems += [f"{where}: {field_name}: unknown slug '{value}'" for value in values]
         listed: tuple[tuple[str, Sequence[str]], ...] = (
             ("goals", entry.goals),
             ("phases", [p.phase for p in entry.phases]),
@@ -295,16 +300,39 @@ def _progression_cycles(exercises: list[ExerciseEntry]) -> list[str]:
 # --- writing -----------------------------------------------------------------------
 
 
+# Exercises are written in chunks: one statement per table per chunk rather than one
+# ORM object per row, which at 100k exercises (and ten times as many links) is the
+# difference between seconds and many minutes.
+CHUNK_SIZE = 1000
+LINK_MODELS: tuple[Any, ...] = (
+    ExerciseEquipment,
+    ExerciseBodyRegion,
+    ExercisePhase,
+    ExerciseGoal,
+    Contraindication,
+    Evidence,
+)
+
+Progress = Callable[[int, int], None]
+
+
 def seed_catalogue(
-    session: Session, catalogue: Catalogue, *, now: datetime | None = None
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> SeedReport:
-    """Write `catalogue` in one transaction; roll everything back on any error."""
+    """Write `catalogue` in one transaction; roll everything back on any error.
+
+    `progress`, if given, is called with (exercises done, exercises in the catalogue)
+    as the exercises are written, and with (total, total) once they all are."""
     now = now or datetime.now(UTC)
     try:
         if session.get_bind().dialect.name == "postgresql":
             # Replicas starting together must not seed at the same time.
             session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        report = _write(session, catalogue, now)
+        report = _write(session, catalogue, now, progress or (lambda done, total: None))
         session.commit()
     except Exception:
         session.rollback()
@@ -312,11 +340,21 @@ def seed_catalogue(
     return report
 
 
-def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
+@dataclass(frozen=True)
+class _Stored:
+    """What the database holds for an exercise: enough to tell if it must be rewritten."""
+
+    id: int
+    content_hash: str
+
+
+def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Progress) -> SeedReport:
     version = catalogue.version()
+    total = len(catalogue.exercises)
     state = session.get(CatalogueState, 1)
     report = SeedReport(version=version, changed=state is None or state.version != version)
     if not report.changed:
+        progress(total, total)
         return report
 
     sources = _sync_terms(session, Source, catalogue.sources)
@@ -325,33 +363,24 @@ def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
     conditions = _sync_terms(session, Condition, catalogue.conditions)
     ids = {"source": sources, "phase": phases, "goal": goals, "condition": conditions}
 
-    regressions = catalogue.regressions()
-    existing = {row.slug: row for row in session.exec(select(Exercise))}
+    # Ids and hashes only: loading every exercise as an object would cost more than
+    # writing the few that changed.
+    stored = {
+        slug: _Stored(id, content_hash)
+        for id, slug, content_hash in session.execute(
+            select(Exercise.id, Exercise.slug, Exercise.content_hash)
+        )
+    }
     wanted = {entry.slug for entry in catalogue.exercises}
-    for slug in sorted(set(existing) - wanted):
-        session.delete(existing.pop(slug))
-        report.deleted.append(slug)
-    session.flush()
+    report.deleted = sorted(set(stored) - wanted)
+    _delete_exercises(session, [stored.pop(slug).id for slug in report.deleted])
 
-    for entry in catalogue.exercises:
-        content_hash = _digest({"entry": entry, "regressions": regressions.get(entry.slug, [])})
-        row = existing.get(entry.slug)
-        if row is not None and row.content_hash == content_hash:
-            continue
-        fields = _exercise_fields(entry, content_hash, now, ids)
-        if row is None:
-            row = Exercise(slug=entry.slug, **fields)
-            existing[entry.slug] = row
-            report.inserted.append(entry.slug)
-        else:
-            report.updated.append(entry.slug)
-            _clear_links(session, row)
-            for name, value in fields.items():
-                setattr(row, name, value)
-        session.add(row)
-    session.flush()
-    exercise_ids = {slug: cast(int, row.id) for slug, row in existing.items()}
-    _sync_progressions(session, catalogue, exercise_ids)
+    regressions = catalogue.regressions()
+    for start in range(0, total, CHUNK_SIZE):
+        chunk = catalogue.exercises[start : start + CHUNK_SIZE]
+        _write_exercises(session, chunk, regressions, stored, ids, now, report)
+        progress(start + len(chunk), total)
+    _sync_progressions(session, catalogue, {slug: row.id for slug, row in stored.items()})
 
     if state is None:
         state = CatalogueState(id=1, version=version, updated_at=now)
@@ -360,6 +389,151 @@ def _write(session: Session, catalogue: Catalogue, now: datetime) -> SeedReport:
     session.add(state)
     session.flush()
     return report
+
+
+def _write_exercises(
+    session: Session,
+    entries: Sequence[ExerciseEntry],
+    regressions: dict[str, list[str]],
+    stored: dict[str, _Stored],
+    ids: dict[str, dict[str, int]],
+    now: datetime,
+    report: SeedReport,
+) -> None:
+    """Insert the new exercises among `entries` and rewrite the changed ones, with all
+    their links; leave unchanged ones alone. `stored` learns the new exercises' ids."""
+    inserted: list[tuple[ExerciseEntry, str]] = []
+    updated: list[tuple[ExerciseEntry, str]] = []
+    for entry in entries:
+        content_hash = _digest({"entry": entry, "regressions": regressions.get(entry.slug, [])})
+        row = stored.get(entry.slug)
+        if row is None:
+            inserted.append((entry, content_hash))
+        elif row.content_hash != content_hash:
+            updated.append((entry, content_hash))
+    if updated:
+        updated_ids = [stored[entry.slug].id for entry, _ in updated]
+        _delete_links(session, updated_ids)
+        session.execute(
+            update(Exercise),
+            [
+                {"id": id, **_exercise_values(entry, content_hash, now)}
+                for id, (entry, content_hash) in zip(updated_ids, updated, strict=True)
+            ],
+        )
+        report.updated += [entry.slug for entry, _ in updated]
+    if inserted:
+        new_ids = session.execute(
+            _insert(Exercise).returning(col(Exercise.id), col(Exercise.slug)),
+            [
+                {"slug": entry.slug, **_exercise_values(entry, content_hash, now)}
+                for entry, content_hash in inserted
+            ],
+        )
+        hashes = {entry.slug: content_hash for entry, content_hash in inserted}
+        for id, slug in new_ids:
+            stored[slug] = _Stored(id, hashes[slug])
+        report.inserted += [entry.slug for entry, _ in inserted]
+
+    links: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for entry, _ in (*updated, *inserted):
+        for model, rows in _link_rows(entry, stored[entry.slug].id, ids).items():
+            links[model] += rows
+    for model, rows in links.items():
+        if rows:
+            session.execute(_insert(model), rows)
+
+
+def _insert(model: Any) -> Any:
+    """An INSERT into `model`'s table, to run with a list of rows. A plain (Core) one:
+    the ORM's bulk insert adds per-row bookkeeping, and by leaving NULLs out it splits
+    the rows into many small batches."""
+    return insert(model.__table__)
+
+
+def _delete_exercises(session: Session, exercise_ids: list[int]) -> None:
+    """Delete exercises and everything that refers to them, without relying on the
+    database to cascade (SQLite only does with its foreign keys switched on)."""
+    for start in range(0, len(exercise_ids), CHUNK_SIZE):
+        chunk = exercise_ids[start : start + CHUNK_SIZE]
+        _delete_links(session, chunk)
+        session.execute(
+            delete(Progression).where(
+                col(Progression.easier_id).in_(chunk) | col(Progression.harder_id).in_(chunk)
+            )
+        )
+        session.execute(delete(Exercise).where(col(Exercise.id).in_(chunk)))
+
+
+def _delete_links(session: Session, exercise_ids: list[int]) -> None:
+    for model in LINK_MODELS:
+        session.execute(delete(model).where(col(model.exercise_id).in_(exercise_ids)))
+
+
+def _exercise_values(entry: ExerciseEntry, content_hash: str, now: datetime) -> dict[str, Any]:
+    """An exercise row's columns (but its id and slug), from its catalogue entry."""
+    return {
+        "name": entry.name,
+        "summary": entry.summary,
+        "category": entry.category,
+        "position": entry.position,
+        "difficulty": entry.difficulty,
+        "instructions": list(entry.instructions),
+        "cues": list(entry.cues),
+        "dosage": entry.dosage.model_dump(mode="json", exclude_none=True),
+        "content_hash": content_hash,
+        "updated_at": now,
+    }
+
+
+def _link_rows(
+    entry: ExerciseEntry, exercise_id: int, ids: dict[str, dict[str, int]]
+) -> dict[Any, list[dict[str, Any]]]:
+    """The rows linking an exercise to its equipment, regions, phases, goals,
+    contraindications and evidence, by table."""
+    return {
+        ExerciseEquipment: [
+            {"exercise_id": exercise_id, "equipment": item} for item in entry.equipment
+        ],
+        ExerciseBodyRegion: [
+            {"exercise_id": exercise_id, "body_region": item} for item in entry.body_regions
+        ],
+        ExercisePhase: [
+            {
+                "exercise_id": exercise_id,
+                "phase_id": ids["phase"][item.phase],
+                "progression_order": item.order,
+                "caution": item.caution,
+                "note": item.note,
+            }
+            for item in entry.phases
+        ],
+        ExerciseGoal: [
+            {"exercise_id": exercise_id, "goal_id": ids["goal"][slug]} for slug in entry.goals
+        ],
+        Contraindication: [
+            {
+                "exercise_id": exercise_id,
+                "condition_id": ids["condition"][item.condition],
+                "severity": item.severity,
+                "note": item.note,
+            }
+            for item in entry.contraindications
+        ],
+        Evidence: [
+            {
+                "exercise_id": exercise_id,
+                "source_id": ids["source"][item.source],
+                "field": item.field,
+                "subject": item.subject,
+                "stance": item.stance,
+                "quote": item.quote,
+                "start": item.start,
+                "end": item.end,
+            }
+            for item in entry.evidence
+        ],
+    }
 
 
 def _sync_terms(session: Session, model: Any, entries: Sequence[SluggedEntry]) -> dict[str, int]:
@@ -389,70 +563,6 @@ def _sync_terms(session: Session, model: Any, entries: Sequence[SluggedEntry]) -
     return {slug: row.id for slug, row in rows.items()}
 
 
-def _clear_links(session: Session, row: Exercise) -> None:
-    links: tuple[Any, ...] = (
-        ExerciseEquipment,
-        ExerciseBodyRegion,
-        ExercisePhase,
-        ExerciseGoal,
-        Contraindication,
-        Evidence,
-    )
-    for link in links:
-        session.execute(delete(link).where(link.exercise_id == row.id))
-    session.expire(row)
-
-
-def _exercise_fields(
-    entry: ExerciseEntry, content_hash: str, now: datetime, ids: dict[str, dict[str, int]]
-) -> dict[str, Any]:
-    """An exercise row's values and links, from its catalogue entry."""
-    return {
-        "name": entry.name,
-        "summary": entry.summary,
-        "category": entry.category,
-        "position": entry.position,
-        "difficulty": entry.difficulty,
-        "instructions": list(entry.instructions),
-        "cues": list(entry.cues),
-        "dosage": entry.dosage.model_dump(mode="json", exclude_none=True),
-        "content_hash": content_hash,
-        "updated_at": now,
-        "equipment_links": [ExerciseEquipment(equipment=item) for item in entry.equipment],
-        "body_region_links": [ExerciseBodyRegion(body_region=item) for item in entry.body_regions],
-        "phase_links": [
-            ExercisePhase(
-                phase_id=ids["phase"][item.phase],
-                progression_order=item.order,
-                caution=item.caution,
-                note=item.note,
-            )
-            for item in entry.phases
-        ],
-        "goal_links": [ExerciseGoal(goal_id=ids["goal"][slug]) for slug in entry.goals],
-        "contraindications": [
-            Contraindication(
-                condition_id=ids["condition"][item.condition],
-                severity=item.severity,
-                note=item.note,
-            )
-            for item in entry.contraindications
-        ],
-        "evidence": [
-            Evidence(
-                source_id=ids["source"][item.source],
-                field=item.field,
-                subject=item.subject,
-                stance=item.stance,
-                quote=item.quote,
-                start=item.start,
-                end=item.end,
-            )
-            for item in entry.evidence
-        ],
-    }
-
-
 def _sync_progressions(
     session: Session, catalogue: Catalogue, exercise_ids: dict[str, int]
 ) -> None:
@@ -461,16 +571,22 @@ def _sync_progressions(
         for entry in catalogue.exercises
         for harder in entry.progressions
     }
-    current = {(row.easier_id, row.harder_id) for row in session.exec(select(Progression))}
+    current = {
+        (easier_id, harder_id)
+        for easier_id, harder_id in session.execute(
+            select(Progression.easier_id, Progression.harder_id)
+        )
+    }
     for easier_id, harder_id in current - wanted:
         session.execute(
             delete(Progression).where(
-                Progression.easier_id == easier_id,  # type: ignore[arg-type]
-                Progression.harder_id == harder_id,  # type: ignore[arg-type]
+                col(Progression.easier_id) == easier_id,
+                col(Progression.harder_id) == harder_id,
             )
         )
-    session.add_all(Progression(easier_id=e, harder_id=h) for e, h in sorted(wanted - current))
-    session.flush()
+    added = [{"easier_id": e, "harder_id": h} for e, h in sorted(wanted - current)]
+    if added:
+        session.execute(_insert(Progression), added)
 
 
 def _digest(value: Any) -> str:

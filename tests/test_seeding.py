@@ -10,10 +10,12 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, SQLModel, select
 
+from app import seeding
+from app.database import build_engine
 from app.errors import SeedError
-from app.models import CatalogueState, Exercise
-from app.seeding import Catalogue, read_catalogue, seed_catalogue
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
+from app.models import CatalogueState, Exercise, Progression
+from app.seeding import LINK_MODELS, Catalogue, read_catalogue, seed_catalogue
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, migrate
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -85,6 +87,79 @@ class TestReseed:
         path.rename(renamed)
         report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
         assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
+
+
+def content(session: Session) -> dict[str, list[tuple]]:
+    """The exercises and their links with exercise ids replaced by slugs (and no
+    evidence ids or update times): what two databases holding one catalogue share."""
+    slugs: dict[int | None, str] = {row.id: row.slug for row in session.exec(select(Exercise))}
+    tables: dict[str, list[tuple]] = {
+        "exercise": sorted(
+            (row.slug, row.name, row.content_hash) for row in session.exec(select(Exercise))
+        ),
+        "progression": sorted(
+            (slugs[row.easier_id], slugs[row.harder_id])
+            for row in session.exec(select(Progression))
+        ),
+    }
+    for model in LINK_MODELS:
+        columns = [c for c in model.__table__.columns if c.name not in ("id", "exercise_id")]
+        rows = session.execute(sa.select(model.__table__.c.exercise_id, *columns)).all()
+        tables[model.__tablename__] = sorted(
+            (slugs[exercise_id], *(str(value) for value in values)) for exercise_id, *values in rows
+        )
+    return tables
+
+
+class TestReseedMatchesAFreshSeed:
+    def test_edits_removals_and_new_links_leave_what_a_fresh_seed_would(
+        self, session, catalogue_dir, databases, database_kind, monkeypatch
+    ):
+        # Small chunks, so that the changes fall in different ones.
+        monkeypatch.setattr(seeding, "CHUNK_SIZE", 3)
+        edit(
+            catalogue_dir / "exercises" / "moist-heat.yaml",
+            lambda d: d.update(goals=["recovery"], cues=["New cue."]),
+        )
+        (catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml").unlink()
+        edit(
+            catalogue_dir / "exercises" / "sitting-heel-dig.yaml",
+            lambda d: d.update(progressions=["standing-hip-extension"]),
+        )
+        edited = read_catalogue(catalogue_dir, DOCUMENTS)
+        report = seed_catalogue(session, edited, now=LATER)
+        assert report.deleted == ["towel-hamstring-stretch"]
+        assert report.updated == ["moist-heat", "sitting-heel-dig", "standing-hip-extension"]
+
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            with Session(engine) as fresh:
+                seed_catalogue(fresh, edited, now=LATER)
+                assert content(session) == content(fresh)
+        finally:
+            engine.dispose()
+
+
+class TestSeedProgress:
+    def test_progress_counts_the_exercises_up_to_all_of_them(
+        self, session, catalogue_dir, monkeypatch
+    ):
+        monkeypatch.setattr(seeding, "CHUNK_SIZE", 3)
+        edit(catalogue_dir / "exercises" / "moist-heat.yaml", lambda d: d.update(summary="Warm."))
+        calls = []
+        seed_catalogue(
+            session,
+            read_catalogue(catalogue_dir, DOCUMENTS),
+            now=LATER,
+            progress=lambda done, total: calls.append((done, total)),
+        )
+        assert calls == [(3, 8), (6, 8), (8, 8)]
+
+    def test_an_unchanged_catalogue_is_done_at_once(self, session, catalogue):
+        calls = []
+        seed_catalogue(session, catalogue, progress=lambda *call: calls.append(call))
+        assert calls == [(8, 8)]
 
 
 class TestAtomicSeed:
