@@ -30,6 +30,10 @@ def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
         parsed,
         json_serializer=_json_dumps,
         pool_pre_ping=True,  # survive a database restart without restarting the app
+        # Sync routes run on AnyIO's 40 worker threads: let each hold a connection
+        # rather than queue for one of SQLAlchemy's default 15 under a burst of misses.
+        pool_size=10,
+        max_overflow=30,
         pool_timeout=timeout_seconds,
         connect_args={
             "connect_timeout": max(1, round(timeout_seconds)),

@@ -59,5 +59,6 @@ class TestBenchHarness:
         assert all(row.ceiling_ratio is not None and row.ceiling_ratio > 0 for row in api_rows)
         assert rows[-1].body_bytes == rows[0].body_bytes  # the ceiling mimics the list size
         assert next(r for r in rows if r.endpoint == "conditional 304").body_bytes == 0
+        assert "failed responses" not in result.stdout
         assert "- sqlite: peak RSS per API worker" in result.stdout
         assert "- cold start (fresh SQLite: migrate + seed + first 200):" in result.stdout
