@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 
-.PHONY: serve test lint typecheck pytest lock clean bench
+.PHONY: serve test lint typecheck pytest lock clean bench bench-scale
 
 ## Create the environment if missing, migrate, seed and serve on http://$(HOST):$(PORT)
 serve: $(VENV)/.installed
@@ -37,6 +37,11 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 bench: $(VENV)/.installed
 	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Uncached reads over synthetic 1k, 10k and 100k catalogues (about 10 minutes)
+bench-scale: $(VENV)/.installed
+	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark"
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 ## Re-pin the lock files after changing dependencies in pyproject.toml
 lock: $(VENV)/.installed

@@ -121,7 +121,7 @@ def _milliseconds(value: str) -> float:
 
 def parse_wrk(output: str) -> Load:
     """Requests per second, latency percentiles and failed responses from `wrk --latency`."""
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, flags=re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, flags=re.MULTILINE))
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, flags=re.MULTILINE)
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(
