@@ -179,6 +179,45 @@ class TestAtomicSeed:
         assert snapshot(session) == before
 
 
+def bad_quote(directory: Path) -> None:
+    edit(directory / "exercises" / "moist-heat.yaml", lambda d: d["evidence"][0].update(quote="x"))
+
+
+def unknown_slug(directory: Path) -> None:
+    edit(directory / "exercises" / "moist-heat.yaml", lambda d: d.update(goals=["levitation"]))
+
+
+def duplicate_slug(directory: Path) -> None:
+    shutil.copy(
+        directory / "exercises" / "moist-heat.yaml",
+        directory / "exercises" / "moist-heat-2.yaml",
+    )
+
+
+def invalid_dosage_type(directory: Path) -> None:
+    edit(
+        directory / "exercises" / "moist-heat.yaml",
+        lambda d: d["dosage"].update(duration_seconds="twenty minutes"),
+    )
+
+
+class TestBadCatalogueLeavesContentIntact:
+    @pytest.mark.parametrize(
+        "breakage", [bad_quote, unknown_slug, duplicate_slug, invalid_dosage_type]
+    )
+    def test_the_seed_aborts_and_every_row_is_unchanged(self, session, catalogue_dir, breakage):
+        before = snapshot(session)
+        # A valid edit alongside the bad one: a partial write would show it.
+        edit(
+            catalogue_dir / "exercises" / "lying-hamstring-stretch.yaml",
+            lambda d: d.update(summary="Changed."),
+        )
+        breakage(catalogue_dir)
+        with pytest.raises(SeedError):
+            seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert snapshot(session) == before
+
+
 class TestCatalogueValidation:
     def test_the_test_catalogue_is_valid(self):
         assert len(read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS).exercises) == 8
