@@ -9,6 +9,14 @@ from typing import Any
 HEEL_DIG_PHASE_QUOTE = (
     "| Sitting Heel Dig | Gentle hamstring activation | Acute phase, minimal strain |"
 )
+HEEL_DIG_PHASE_CLAIM: dict[str, Any] = {
+    "field": "phase",
+    "subject": "acute",
+    "stance": "supports",
+    "quote": HEEL_DIG_PHASE_QUOTE,
+    "start": 8054,
+    "end": 8134,
+}
 
 EXERCISE_ITEM: dict[str, Any] = {
     "slug": "sitting-heel-dig",
@@ -69,17 +77,7 @@ EXERCISE_DETAIL: dict[str, Any] = {
     ],
     "progressions": [],
     "regressions": [],
-    "evidence": [
-        {
-            "source": "hamstring-pain-exercises-article",
-            "field": "phase",
-            "subject": "acute",
-            "stance": "supports",
-            "quote": HEEL_DIG_PHASE_QUOTE,
-            "start": 8054,
-            "end": 8134,
-        }
-    ],
+    "evidence": [{"source": "hamstring-pain-exercises-article", **HEEL_DIG_PHASE_CLAIM}],
 }
 
 PHASE: dict[str, Any] = {
@@ -179,16 +177,6 @@ CONDITION_DETAIL: dict[str, Any] = {
 
 SOURCE_DETAIL: dict[str, Any] = {
     **SOURCE,
-    "evidence": [
-        {
-            "exercise": "sitting-heel-dig",
-            "field": "phase",
-            "subject": "acute",
-            "stance": "supports",
-            "quote": HEEL_DIG_PHASE_QUOTE,
-            "start": 8054,
-            "end": 8134,
-        }
-    ],
+    "evidence": [{"exercise": "sitting-heel-dig", **HEEL_DIG_PHASE_CLAIM}],
     "exercises": ["sitting-heel-dig"],
 }
