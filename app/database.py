@@ -56,6 +56,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Read through a shared memory map rather than copying pages into each connection's
+    # own small cache: with a pool of connections and a large catalogue, that copying
+    # was a fifth of a filtered list's time.
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 

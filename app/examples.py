@@ -126,7 +126,7 @@ CATALOGUE: dict[str, Any] = {
     },
 }
 
-HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0001"}}
+HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0003"}}
 
 PROBLEM: dict[str, Any] = {
     "type": "https://exercise-catalogue.example/problems/invalid-parameters",
@@ -145,6 +145,8 @@ PROBLEM: dict[str, Any] = {
     ],
 }
 
+# The term details embed one page of their list: these show it trimmed to one item,
+# with the cursor of the page that ends there.
 PHASE_DETAIL: dict[str, Any] = {
     **PHASE,
     "exercises": [
@@ -156,11 +158,21 @@ PHASE_DETAIL: dict[str, Any] = {
             "note": "002: acute phase, minimal strain.",
         }
     ],
+    "exercises_total": 7,
+    "next_cursor": (
+        "eyJmIjoiODNlMjU3YjNiZjY0ZWM4ZiIsImsiOls0MCwic2l0dGluZy1oZWVs"
+        "LWRpZyJdfaetws0G-vrpCJjfkBZ57hI"
+    ),
 }
 
 GOAL_DETAIL: dict[str, Any] = {
     **GOAL,
     "exercises": [{"slug": "sitting-heel-dig", "name": "Sitting heel dig"}],
+    "exercises_total": 6,
+    "next_cursor": (
+        "eyJmIjoiZTg1YmYyYzk5OThmOTk1MSIsImsiOlsiU2l0dGluZyBoZWVsIGRp"
+        "ZyIsInNpdHRpbmctaGVlbC1kaWciXX2gBiY_oMomom3hqeWv0NVv"
+    ),
 }
 
 CONDITION_DETAIL: dict[str, Any] = {
@@ -168,15 +180,26 @@ CONDITION_DETAIL: dict[str, Any] = {
     "exercises": [
         {
             "slug": "standing-toe-touch",
-            "name": "Standing toe touch",
+            "name": "Standing toe touch (forward bend)",
             "severity": "avoid",
             "note": "Do not stretch a freshly strained hamstring.",
         }
     ],
+    "exercises_total": 16,
+    "next_cursor": (
+        "eyJmIjoiMzRjOWJiOTZmYjAxOWI0OSIsImsiOlsiYXZvaWQiLCJTdGFuZGlu"
+        "ZyB0b2UgdG91Y2ggKGZvcndhcmQgYmVuZCkiLCJzdGFuZGluZy10b2UtdG91"
+        "Y2giXX2FyYJrV4jySRth9xyCdQRQ"
+    ),
 }
 
 SOURCE_DETAIL: dict[str, Any] = {
     **SOURCE,
     "evidence": [{"exercise": "sitting-heel-dig", **HEEL_DIG_PHASE_CLAIM}],
+    "evidence_total": 56,
     "exercises": ["sitting-heel-dig"],
+    "exercises_total": 15,
+    "next_cursor": (
+        "eyJmIjoiMzcyZTYwZTcwMzM5MmVkMSIsImsiOls4MDU0LDgxMzQsMzg2XX2naF0-dLa9_RqmCSW0NoaZ"
+    ),
 }

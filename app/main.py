@@ -16,6 +16,7 @@ from app.errors import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_ha
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
 from app.routes.common import json_acceptable
 from app.security import (
+    ConcurrencyLimitMiddleware,
     HeadAsGetMiddleware,
     SecurityHeadersMiddleware,
     URLLengthLimitMiddleware,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contact={"name": "Exercise Catalogue API maintainers"},
         openapi_tags=TAGS,
     )
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(URLLengthLimitMiddleware)
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.

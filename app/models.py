@@ -111,9 +111,18 @@ class Condition(SQLModel, table=True):
 
 
 class Exercise(SQLModel, table=True):
+    __table_args__ = (
+        # Walked in order by the pages of a goal's or condition's exercises: name, then
+        # slug, with the id to test each against the term's links without the table.
+        sa.Index("ix_exercise_name_slug_id", "name", "slug", "id"),
+        # The exercise list's orders, each page read in index order by its keyset.
+        sa.Index("ix_exercise_name_id", "name", "id"),
+        sa.Index("ix_exercise_updated_at_id", "updated_at", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=100, unique=True)
-    name: str = Field(index=True)
+    name: str
     summary: str
     category: Category = Field(sa_type=vocabulary(Category, "category"), index=True)
     position: Position | None = Field(
@@ -127,7 +136,7 @@ class Exercise(SQLModel, table=True):
     dosage: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     # Hash of the exercise's seed entry: reseeding unchanged content touches nothing.
     content_hash: str = Field(max_length=64)
-    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
     equipment_links: list["ExerciseEquipment"] = Relationship(
         back_populates="exercise", cascade_delete=True
@@ -202,11 +211,15 @@ class ExercisePhase(SQLModel, table=True):
 
 class ExerciseGoal(SQLModel, table=True):
     __tablename__ = "exercise_goal"
+    __table_args__ = (
+        # A goal's exercise ids from the index alone (the set a goal's page walks by).
+        sa.Index("ix_exercise_goal_goal_id_exercise_id", "goal_id", "exercise_id"),
+    )
 
     exercise_id: int | None = Field(
         default=None, sa_column_args=[cascade_fk("exercise.id")], primary_key=True
     )
-    goal_id: int = Field(sa_column_args=[cascade_fk("goal.id")], primary_key=True, index=True)
+    goal_id: int = Field(sa_column_args=[cascade_fk("goal.id")], primary_key=True)
 
     exercise: Exercise = Relationship(back_populates="goal_links")
     goal: Goal = Relationship(back_populates="exercise_links")
@@ -214,7 +227,14 @@ class ExerciseGoal(SQLModel, table=True):
 
 class Contraindication(SQLModel, table=True):
     __table_args__ = (
-        sa.Index("ix_contraindication_condition_severity", "condition_id", "severity"),
+        # A condition's exercise ids by severity from the index alone (the set a
+        # condition's page walks by).
+        sa.Index(
+            "ix_contraindication_condition_id_severity_exercise_id",
+            "condition_id",
+            "severity",
+            "exercise_id",
+        ),
     )
 
     exercise_id: int | None = Field(
@@ -253,7 +273,13 @@ class Progression(SQLModel, table=True):
 class Evidence(SQLModel, table=True):
     """A verbatim quote from a source backing (or disputing) one claim about an exercise."""
 
-    __table_args__ = (sa.CheckConstraint('"start" < "end"', name="span"),)
+    __table_args__ = (
+        sa.CheckConstraint('"start" < "end"', name="span"),
+        # A source's evidence in document order, read a page at a time by key.
+        sa.Index("ix_evidence_source_id_start_end_id", "source_id", "start", "end", "id"),
+        # How many exercises a source backs, counted from the index alone.
+        sa.Index("ix_evidence_source_id_exercise_id", "source_id", "exercise_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     exercise_id: int | None = Field(

@@ -1,11 +1,14 @@
 """Response bodies: what clients see. Built from the table models by `from_row`."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import examples
 from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
+from app.queries.exercises import ListedExercise
 from app.vocabulary import (
     Category,
     Difficulty,
@@ -94,15 +97,26 @@ class ExerciseItem(ExerciseBase):
     )
 
     @classmethod
-    def from_row(cls, row: Exercise, safe_for: list[str] | None = None) -> "ExerciseItem":
+    def from_listing(cls, listed: ListedExercise) -> "ExerciseItem":
         cautions = None
-        if safe_for:
+        if listed.cautions is not None:
             cautions = [
-                ContraindicationOut.from_row(item)
-                for item in sorted(row.contraindications, key=lambda c: c.condition.slug)
-                if item.condition.slug in safe_for and item.severity == Severity.caution
+                ContraindicationOut(condition=c.condition, severity=c.severity, note=c.note)
+                for c in listed.cautions
             ]
-        return cls(**_base_fields(row), phases=_phase_slugs(row), cautions=cautions)
+        return cls(
+            slug=listed.slug,
+            name=listed.name,
+            summary=listed.summary,
+            category=listed.category,
+            position=listed.position,
+            difficulty=listed.difficulty,
+            equipment=listed.equipment,
+            goals=listed.goals,
+            updated_at=_utc(listed.updated_at),
+            phases=[PhaseSlug(slug) for slug in listed.phases],
+            cautions=cautions,
+        )
 
 
 class ExerciseDetail(ExerciseBase):
@@ -203,28 +217,44 @@ class PhaseExercise(ExerciseRef):
     note: str | None
 
 
+NEXT_CURSOR = "Pass as `cursor` for the next page of {list}; null on the last page."
+
+
 class PhaseDetail(PhaseOut):
+    """One phase with one page of its exercises."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PHASE_DETAIL]})
 
-    exercises: list[PhaseExercise] = Field(description="In progression order.")
+    exercises: list[PhaseExercise] = Field(
+        description="One page of the phase's exercises, in progression order (`order`, then slug)."
+    )
+    exercises_total: int = Field(description="How many exercises the phase has, on all pages.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_row(cls, row: Phase) -> "PhaseDetail":
-        links = sorted(
-            row.exercise_links, key=lambda link: (link.progression_order, link.exercise.slug)
-        )
+    def from_page(
+        cls,
+        row: Phase,
+        exercises: Sequence[Any],
+        *,
+        exercises_total: int,
+        next_cursor: str | None,
+    ) -> "PhaseDetail":
+        """From the phase and rows of `app.queries.phases.phase_exercises`."""
         return cls(
             **PhaseOut.from_row(row).model_dump(),
             exercises=[
                 PhaseExercise(
-                    slug=link.exercise.slug,
-                    name=link.exercise.name,
-                    order=link.progression_order,
-                    caution=link.caution,
-                    note=link.note,
+                    slug=item.slug,
+                    name=item.name,
+                    order=item.progression_order,
+                    caution=item.caution,
+                    note=item.note,
                 )
-                for link in links
+                for item in exercises
             ],
+            exercises_total=exercises_total,
+            next_cursor=next_cursor,
         )
 
 
@@ -241,16 +271,31 @@ class GoalOut(BaseModel):
 
 
 class GoalDetail(GoalOut):
+    """One goal with one page of the exercises that serve it."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [examples.GOAL_DETAIL]})
 
-    exercises: list[ExerciseRef]
+    exercises: list[ExerciseRef] = Field(
+        description="One page of the exercises serving the goal, by name (then slug)."
+    )
+    exercises_total: int = Field(description="How many exercises serve the goal, on all pages.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_row(cls, row: Goal) -> "GoalDetail":
-        exercises = sorted((link.exercise for link in row.exercise_links), key=lambda e: e.name)
+    def from_page(
+        cls,
+        row: Goal,
+        exercises: Sequence[Any],
+        *,
+        exercises_total: int,
+        next_cursor: str | None,
+    ) -> "GoalDetail":
+        """From the goal and rows of `app.queries.goals.goal_exercises`."""
         return cls(
             **GoalOut.from_row(row).model_dump(),
-            exercises=[ExerciseRef(slug=e.slug, name=e.name) for e in exercises],
+            exercises=[ExerciseRef(slug=item.slug, name=item.name) for item in exercises],
+            exercises_total=exercises_total,
+            next_cursor=next_cursor,
         )
 
 
@@ -268,27 +313,39 @@ class AffectedExercise(ExerciseRef):
 
 
 class ConditionDetail(ConditionOut):
+    """One condition with one page of the exercises it affects."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [examples.CONDITION_DETAIL]})
 
-    exercises: list[AffectedExercise] = Field(description="Avoid first, then caution.")
+    exercises: list[AffectedExercise] = Field(
+        description="One page of the exercises the condition affects: every one to avoid "
+        "first, then those needing caution, each by name (then slug)."
+    )
+    exercises_total: int = Field(
+        description="How many exercises the condition affects, on all pages."
+    )
+    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_row(cls, row: Condition) -> "ConditionDetail":  # type: ignore[override]
-        items = sorted(
-            row.contraindications,
-            key=lambda c: (c.severity != Severity.avoid, c.exercise.name),
-        )
+    def from_page(
+        cls,
+        row: Condition,
+        exercises: Sequence[Any],
+        *,
+        exercises_total: int,
+        next_cursor: str | None,
+    ) -> "ConditionDetail":
+        """From the condition and rows of `app.queries.conditions.condition_exercises`."""
         return cls(
             **ConditionOut.from_row(row).model_dump(),
             exercises=[
                 AffectedExercise(
-                    slug=c.exercise.slug,
-                    name=c.exercise.name,
-                    severity=c.severity,
-                    note=c.note,
+                    slug=item.slug, name=item.name, severity=item.severity, note=item.note
                 )
-                for c in items
+                for item in exercises
             ],
+            exercises_total=exercises_total,
+            next_cursor=next_cursor,
         )
 
 
@@ -320,29 +377,51 @@ class SourceEvidence(BaseModel):
 
 
 class SourceDetail(SourceOut):
+    """One source with one page of the evidence quoted from it."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [examples.SOURCE_DETAIL]})
 
-    evidence: list[SourceEvidence] = Field(description="In document order.")
-    exercises: list[str] = Field(description="Slugs of the exercises citing this source.")
+    evidence: list[SourceEvidence] = Field(
+        description="One page of the quotes taken from this source, in document order "
+        "(`start`, then `end`; quotes of the same span in the order they were recorded)."
+    )
+    evidence_total: int = Field(description="How many quotes the source has, on all pages.")
+    exercises: list[str] = Field(
+        description="Slugs of the exercises this page's `evidence` backs, sorted. "
+        "`/v1/exercises?source={slug}` lists every exercise citing the source, with paging."
+    )
+    exercises_total: int = Field(description="How many exercises cite this source in all.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`evidence`"))
 
     @classmethod
-    def from_row(cls, row: Source) -> "SourceDetail":
-        evidence = sorted(row.evidence, key=lambda e: (e.start, e.end, e.exercise.slug))
+    def from_page(
+        cls,
+        row: Source,
+        evidence: Sequence[Any],
+        *,
+        evidence_total: int,
+        exercises_total: int,
+        next_cursor: str | None,
+    ) -> "SourceDetail":
+        """From the source and rows of `app.queries.sources.source_evidence`."""
         return cls(
             **SourceOut.from_row(row).model_dump(),
             evidence=[
                 SourceEvidence(
-                    exercise=e.exercise.slug,
-                    field=e.field,
-                    subject=e.subject,
-                    stance=e.stance,
-                    quote=e.quote,
-                    start=e.start,
-                    end=e.end,
+                    exercise=item.slug,
+                    field=item.field,
+                    subject=item.subject,
+                    stance=item.stance,
+                    quote=item.quote,
+                    start=item.start,
+                    end=item.end,
                 )
-                for e in evidence
+                for item in evidence
             ],
-            exercises=sorted({e.exercise.slug for e in row.evidence}),
+            evidence_total=evidence_total,
+            exercises=sorted({item.slug for item in evidence}),
+            exercises_total=exercises_total,
+            next_cursor=next_cursor,
         )
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, insert, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.errors import SeedError
 from app.models import (
@@ -337,7 +337,25 @@ def seed_catalogue(
     except Exception:
         session.rollback()
         raise
+    if report.changed:
+        refresh_planner_statistics(session)
     return report
+
+
+def refresh_planner_statistics(session: Session) -> None:
+    """ANALYZE the tables, as after any bulk load. SQLite has no statistics until told
+    to gather them, and without them it drives small lookups (a page's cautions) from
+    the wrong index: 20 ms instead of 0.02 ms at 100,000 exercises. PostgreSQL's
+    autovacuum would get there, but not before the first requests."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        # Only the catalogue's tables: a bare ANALYZE would visit (and wait for locks
+        # on) every table of every schema in the database.
+        quote = dialect.identifier_preparer.quote
+        session.execute(text("ANALYZE " + ", ".join(quote(t) for t in SQLModel.metadata.tables)))
+    else:
+        session.execute(text("ANALYZE"))  # the file holds only the catalogue
+    session.commit()
 
 
 @dataclass(frozen=True)

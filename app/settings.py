@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     response_cache_max_entries: int = Field(
         default=4096, ge=1, description="Responses kept per process (up to 1 MiB each)."
     )
+    max_concurrent_requests: int = Field(
+        default=4,
+        ge=1,
+        description="Catalogue reads each worker process works on at once; more wait.",
+    )
     log_level: str = "INFO"
 
 

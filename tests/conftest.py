@@ -29,6 +29,7 @@ from starlette.testclient import TestClient
 from app.cli import alembic_config
 from app.database import build_engine, get_session
 from app.main import create_app
+from app.queries.catalogue import REVISION_MEMO
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
 from app.settings import PROJECT_ROOT
@@ -134,6 +135,13 @@ def engine(
         seed_catalogue(session, catalogue)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def forget_revision_facts() -> None:
+    """Match counts and term ids are remembered per catalogue revision, process-wide; a
+    test's rolled-back writes must not leave them for the next test to find."""
+    REVISION_MEMO.clear()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from app.settings import PROJECT_ROOT
 from bench.run import ENDPOINTS, WRK, parse_table
+from bench.scale import TABLE_HEADER
 from tests.conftest import IN_CI
 
 
@@ -62,3 +63,30 @@ class TestBenchHarness:
         assert "failed responses" not in result.stdout
         assert "- sqlite: peak RSS per API worker" in result.stdout
         assert "- cold start (fresh SQLite: migrate + seed + first 200):" in result.stdout
+
+    def test_a_small_scale_run_prints_one_row_per_size(self, wrk):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.scale",
+                "--sizes",
+                "100,200",
+                "--duration",
+                "1",
+                "--databases",
+                "sqlite",
+            ],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        lines = result.stdout.splitlines()
+        start = lines.index(TABLE_HEADER) + 2
+        rows = [line.strip("|").split("|") for line in lines[start : start + 2]]
+        assert [row[:2] for row in rows] == [[" sqlite ", " 100 "], [" sqlite ", " 200 "]]
+        assert all(len(row) == TABLE_HEADER.count("|") - 1 for row in rows)
+        assert "- sqlite, 100 -> 200 exercises: list p50 x" in result.stdout

@@ -2,17 +2,19 @@
 
 import base64
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from app import pagination
-from app.models import Exercise
-from app.seeding import Catalogue
+from app.models import CatalogueState, Exercise
+from app.seeding import Catalogue, read_catalogue, seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Category, Difficulty, Severity
-from tests.conftest import slugs, walk
+from tests.conftest import FIXTURE_CATALOGUE, slugs, walk
 
 PROBLEM_JSON = "application/problem+json"
 DOCS = PROJECT_ROOT / "seed"
@@ -291,11 +293,28 @@ class TestListExercises:
             updated_at=datetime.now(UTC),
         )
         session.add(row)
+        # Every write moves the catalogue state on (seeding does): ETags and the
+        # per-revision match counts key on it.
+        session.get(CatalogueState, 1).updated_at = datetime.now(UTC)
         session.commit()
         rest = walk(client, "/v1/exercises", {"limit": 3, "cursor": first["next_cursor"]})
         listed = slugs(first) + [slug for page in rest for slug in slugs(page)]
         assert listed == expected(lambda e: True)
         assert rest[0]["total"] == 9
+
+    def test_total_is_recounted_when_a_reseed_changes_the_catalogue(
+        self, client, session, catalogue: Catalogue, tmp_path
+    ):
+        acute = [e.slug for e in catalogue.exercises if "acute" in [p.phase for p in e.phases]]
+        before = client.get("/v1/exercises", params={"phase": "acute", "limit": 1}).json()
+        again = client.get("/v1/exercises", params={"phase": "acute", "limit": 1}).json()
+        assert before["total"] == again["total"] == len(acute)
+
+        edited = Path(shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue"))
+        (edited / "exercises" / f"{acute[0]}.yaml").unlink()
+        seed_catalogue(session, read_catalogue(edited, DOCS))
+        after = client.get("/v1/exercises", params={"phase": "acute", "limit": 1}).json()
+        assert after["total"] == len(acute) - 1
 
     def test_a_cursor_with_different_filters_is_rejected(self, client):
         cursor = client.get("/v1/exercises", params={"limit": 1}).json()["next_cursor"]

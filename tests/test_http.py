@@ -1,24 +1,28 @@
 """Behaviour on the wire: conditional GETs, compression, CORS, security headers,
 request ids, and docs that work offline."""
 
+import asyncio
 import gzip
 import re
 import shutil
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
+import anyio
 import brotli  # type: ignore[import-untyped]
+import httpx2
 import pytest
 import yaml
 import zstandard
 from pydantic import BaseModel
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import schemas
 from app.database import get_session
 from app.errors import Problem
 from app.main import create_app
-from app.security import MAX_URL_BYTES
+from app.security import MAX_URL_BYTES, ConcurrencyLimitMiddleware
 from app.seeding import read_catalogue, seed_catalogue
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_exercises import assert_problem
@@ -381,3 +385,39 @@ class TestOfflineDocs:
             "getLiveness",
             "getReadiness",
         }
+
+
+class TestConcurrencyLimit:
+    """`ConcurrencyLimitMiddleware`, around an app that records what runs at once."""
+
+    @staticmethod
+    def recording_app(release: anyio.Event, seen: dict[str, int]) -> ASGIApp:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            seen["running"] += 1
+            seen["peak"] = max(seen["peak"], seen["running"])
+            if scope["path"].startswith("/v1/"):
+                await release.wait()
+            seen["running"] -= 1
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+        return app
+
+    def test_at_most_the_limit_of_catalogue_reads_run_at_once(self):
+        async def scenario() -> tuple[int, list[int]]:
+            release, seen = anyio.Event(), {"running": 0, "peak": 0}
+            app = ConcurrencyLimitMiddleware(self.recording_app(release, seen), limit=2)
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+                reads = [asyncio.ensure_future(client.get("/v1/exercises")) for _ in range(6)]
+                await anyio.sleep(0.05)
+                # Two reads admitted and waiting; probes are not queued behind them.
+                assert (await client.get("/healthz")).status_code == 200
+                assert seen["running"] == 2
+                release.set()
+                statuses = [response.status_code for response in await asyncio.gather(*reads)]
+            return seen["peak"], statuses
+
+        peak, statuses = anyio.run(scenario)
+        assert statuses == [200] * 6
+        assert peak == 2 + 1  # two reads and the probe

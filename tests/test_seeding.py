@@ -314,3 +314,34 @@ class TestCatalogueValidation:
         path.write_text("slug: [unclosed", encoding="utf-8")
         [problem] = read_problems(catalogue_dir)
         assert problem.startswith(f"{path}: not valid YAML")
+
+
+class TestPlannerStatistics:
+    def test_seeding_a_fresh_database_gathers_statistics(self, catalogue, databases, database_kind):
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            with Session(engine) as session:
+                assert analysed_tables(session, database_kind) == set()
+                seed_catalogue(session, catalogue)
+                # The link tables the list filters probe, and the exercises they page.
+                assert {"exercise", "exercise_phase", "exercise_goal", "contraindication"} <= (
+                    analysed_tables(session, database_kind)
+                )
+        finally:
+            engine.dispose()
+
+
+def analysed_tables(session: Session, database_kind: str) -> set[str]:
+    if database_kind == "sqlite":
+        exists = session.execute(
+            sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        ).scalar_one()
+        if not exists:
+            return set()
+        return set(session.execute(sa.text("SELECT DISTINCT tbl FROM sqlite_stat1")).scalars())
+    return set(
+        session.execute(
+            sa.text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()")
+        ).scalars()
+    )

@@ -1,12 +1,14 @@
 """The catalogue as a whole: its version, counts, and readiness of the database."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.errors import DatabaseUnavailable
 from app.models import (
@@ -20,6 +22,8 @@ from app.models import (
 )
 from app.settings import PROJECT_ROOT
 
+Counted = TypeVar("Counted")
+
 
 @dataclass(frozen=True)
 class CatalogueSummary:
@@ -29,9 +33,16 @@ class CatalogueSummary:
 
 
 def get_catalogue_state(session: Session) -> CatalogueState:
+    """The state of the catalogue the session reads. Read once per transaction: that is
+    one snapshot, and a request's validators and queries all want its state."""
+    transaction = session.get_transaction()
+    known = session.info.get("catalogue_state")
+    if known is not None and known[0] is transaction:
+        return cast(CatalogueState, known[1])
     state = session.get(CatalogueState, 1)
     if state is None:
         raise DatabaseUnavailable("The catalogue has not been seeded yet.")
+    session.info["catalogue_state"] = (session.get_transaction(), state)
     return state
 
 
@@ -64,3 +75,83 @@ def check_ready(session: Session, *, expected_revision: str | None) -> None:
         found = current[0] if current else "none"
         raise DatabaseUnavailable(f"Migrations not at head ({found} != {expected_revision}).")
     get_catalogue_state(session)
+
+
+@dataclass
+class _Memo:
+    """Facts about one catalogue revision: the ids of its terms by slug, and the counts
+    (how many exercises match a filter, how many a term links) asked for so far."""
+
+    revision: tuple[str, datetime]
+    term_ids: dict[str, dict[str, int]]
+    max_counts: int
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, query: str, counted: Counted) -> Counted:
+        if len(self.counts) >= self.max_counts:
+            self.counts.pop(next(iter(self.counts), ""), None)  # the oldest
+        self.counts[query] = counted
+        return counted
+
+    def count(self, query: str, count: Callable[[], Counted]) -> Counted:
+        """The remembered answer to `query`, or `count()`'s, then remembered."""
+        if query in self.counts:
+            return cast(Counted, self.counts[query])
+        return self.remember(query, count())
+
+
+class RevisionMemo:
+    """What queries learn about the current catalogue revision, kept until the
+    catalogue changes.
+
+    Counting every match of a filter, or every exercise of a large term, costs far more
+    than fetching one page, and the answer changes only when the catalogue does: walking
+    a list's pages, or many clients asking the same question, count once per revision.
+    Filters name phases, goals, conditions and sources by slug; with their ids known,
+    each filter is a plain index probe instead of a join to the term's table per row.
+
+    Every write to the catalogue moves its state on (seeding does), which is what
+    retires a memo. A request still reading an older snapshot gets a memo of its own
+    revision, so facts of two revisions never mix."""
+
+    def __init__(self, max_counts: int) -> None:
+        self.max_counts = max_counts
+        self.memo: _Memo | None = None
+
+    def current(self, session: Session) -> _Memo:
+        state = get_catalogue_state(session)
+        revision = (state.version, state.updated_at)
+        memo = self.memo  # one read: another thread may replace it meanwhile
+        if memo is None or memo.revision != revision:
+            memo = _Memo(revision, _read_term_ids(session), self.max_counts)
+            self.memo = memo
+        return memo
+
+    def clear(self) -> None:
+        self.memo = None
+
+
+REVISION_MEMO = RevisionMemo(max_counts=4096)
+
+_TERM_TABLES: dict[str, Any] = {
+    "phase": Phase,
+    "goal": Goal,
+    "condition": Condition,
+    "source": Source,
+}
+
+
+def _read_term_ids(session: Session) -> dict[str, dict[str, int]]:
+    """{"goal": {"strength": 3, ...}, ...} for every term table, in one query."""
+    rows = session.execute(
+        sa.union_all(
+            *(
+                sa.select(sa.literal(kind).label("kind"), col(model.slug), col(model.id))
+                for kind, model in _TERM_TABLES.items()
+            )
+        )
+    )
+    term_ids: dict[str, dict[str, int]] = {kind: {} for kind in _TERM_TABLES}
+    for kind, slug, term_id in rows:
+        term_ids[kind][slug] = term_id
+    return term_ids

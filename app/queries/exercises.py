@@ -26,8 +26,8 @@ from app.models import (
     Goal,
     Phase,
     Progression,
-    Source,
 )
+from app.queries.catalogue import REVISION_MEMO
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
@@ -106,10 +106,49 @@ class ExerciseFilters(BaseModel):
 
 
 @dataclass(frozen=True)
+class Caution:
+    """A `caution` contraindication shown on a list item filtered with `safe_for`."""
+
+    condition: str
+    severity: Severity
+    note: str
+
+
+@dataclass(frozen=True)
+class ListedExercise:
+    """An exercise as a list shows it: its own columns and the slugs it links to."""
+
+    slug: str
+    name: str
+    summary: str
+    category: Category
+    position: Position | None
+    difficulty: Difficulty
+    updated_at: datetime
+    equipment: list[str]
+    phases: list[str]
+    goals: list[str]
+    cautions: list[Caution] | None
+
+
+@dataclass(frozen=True)
 class ExercisePage:
-    items: Sequence[Exercise]
+    items: list[ListedExercise]
     total: int
     next_key: list[Any] | None
+
+
+# Columns a list item shows: the big JSON columns (instructions, dosage) stay unread.
+_LISTED_COLUMNS = (
+    col(Exercise.id),
+    col(Exercise.slug),
+    col(Exercise.name),
+    col(Exercise.summary),
+    col(Exercise.category),
+    col(Exercise.position),
+    col(Exercise.difficulty),
+    col(Exercise.updated_at),
+)
 
 
 def list_exercises(
@@ -120,17 +159,22 @@ def list_exercises(
     limit: int = 20,
     after: list[Any] | None = None,
 ) -> ExercisePage:
-    """One page of exercises matching `filters`, after the keyset position `after`."""
-    _check_known_values(session, filters)
-    conditions = _conditions(filters)
-    search = _search(session, filters.q) if filters.q else None
-    order = _Ordering.choose(sort, filters, search)
+    """One page of exercises matching `filters`, after the keyset position `after`.
 
-    count = select(sa.func.count()).select_from(Exercise).where(*conditions)
-    # The sort key comes back with each row: the last one becomes the next cursor.
-    statement = sa.select(Exercise, *order.key_columns).where(*conditions)
+    Plain column rows, not ORM objects: building model instances with their
+    relationships cost more than all the SQL of a page. A page is a fixed number of
+    queries whatever its size: the page itself, then each kind of link for all of it."""
+    memo = REVISION_MEMO.current(session)
+    query = f"exercises|{sort}|{filters.model_dump_json()}"
+    total = memo.counts.get(query)
+    if total is None:  # a query counted in this revision has had its values checked
+        _check_known_values(session, filters, memo.term_ids)
+    search = _search(session, filters.q) if filters.q else None
+    order = _Ordering.choose(sort, filters, search, memo.term_ids)
+    conditions = _conditions(filters, memo.term_ids, phase_joined=order.join_phase is not None)
+
+    statement = sa.select(*_LISTED_COLUMNS, *order.key_columns).where(*conditions)
     if search is not None:
-        count = count.join(search, search.c.exercise_id == Exercise.id)
         statement = statement.join(search, search.c.exercise_id == Exercise.id)
     if order.join_phase is not None:
         statement = statement.join(
@@ -140,29 +184,89 @@ def list_exercises(
                 col(ExercisePhase.phase_id) == order.join_phase,
             ),
         )
-    total = session.exec(count).one()
-
+    if total is None:
+        counting = sa.select(sa.func.count()).select_from(statement.subquery())
+        total = memo.remember(query, session.execute(counting).scalar_one())
     if after is not None:
         statement = statement.where(order.after(after))
-    statement = (
-        statement.order_by(*order.columns)
-        .limit(limit + 1)
-        .options(
-            selectinload(Exercise.phase_links).joinedload(ExercisePhase.phase),  # type: ignore[arg-type]
-            selectinload(Exercise.goal_links).joinedload(ExerciseGoal.goal),  # type: ignore[arg-type]
-            selectinload(Exercise.equipment_links),  # type: ignore[arg-type]
-        )
-    )
-    if filters.safe_for:
-        statement = statement.options(
-            selectinload(Exercise.contraindications).joinedload(Contraindication.condition)  # type: ignore[arg-type]
-        )
-    rows = list(session.execute(statement).all())
+    rows = list(session.execute(statement.order_by(*order.columns).limit(limit + 1)).all())
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_key = [_json_key(value) for value in rows[-1][1:]]
-    return ExercisePage(items=[row[0] for row in rows], total=total, next_key=next_key)
+        next_key = [_json_key(value) for value in rows[-1][len(_LISTED_COLUMNS) :]]
+    return ExercisePage(
+        items=_with_links(session, rows, filters.safe_for), total=total, next_key=next_key
+    )
+
+
+def _with_links(
+    session: Session, rows: Sequence[sa.Row[Any]], safe_for: list[str]
+) -> list[ListedExercise]:
+    """The page's rows with their phases, goals and equipment (one query for the whole
+    page), and with `safe_for` their cautions (one more)."""
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    # (exercise, kind of link, slug, place): phases in phase order, the rest by slug.
+    links: sa.CompoundSelect[*tuple[Any, ...]] = sa.union_all(
+        sa.select(
+            col(ExercisePhase.exercise_id),
+            sa.literal("phase").label("kind"),
+            col(Phase.slug).label("slug"),
+            col(Phase.order).label("place"),
+        )
+        .join(Phase)
+        .where(col(ExercisePhase.exercise_id).in_(ids)),
+        sa.select(col(ExerciseGoal.exercise_id), sa.literal("goal"), col(Goal.slug), sa.literal(0))
+        .join(Goal)
+        .where(col(ExerciseGoal.exercise_id).in_(ids)),
+        sa.select(
+            col(ExerciseEquipment.exercise_id),
+            sa.literal("equipment"),
+            col(ExerciseEquipment.equipment),
+            sa.literal(0),
+        ).where(col(ExerciseEquipment.exercise_id).in_(ids)),
+    )
+    linked: dict[tuple[int, str], list[str]] = {}
+    for exercise_id, kind, slug, _ in session.execute(
+        links.order_by(sa.literal_column("place"), sa.literal_column("slug"))
+    ):
+        linked.setdefault((exercise_id, kind), []).append(slug)
+    cautions: dict[int, list[Caution]] = {}
+    if safe_for:
+        statement = (
+            sa.select(
+                col(Contraindication.exercise_id),
+                col(Condition.slug),
+                col(Contraindication.severity),
+                col(Contraindication.note),
+            )
+            .join(Condition)
+            .where(
+                col(Contraindication.exercise_id).in_(ids),
+                col(Condition.slug).in_(safe_for),
+                col(Contraindication.severity) == Severity.caution,
+            )
+            .order_by(col(Condition.slug))
+        )
+        for exercise_id, *caution in session.execute(statement):
+            cautions.setdefault(exercise_id, []).append(Caution(*caution))
+    return [
+        ListedExercise(
+            slug=row.slug,
+            name=row.name,
+            summary=row.summary,
+            category=row.category,
+            position=row.position,
+            difficulty=row.difficulty,
+            updated_at=row.updated_at,
+            equipment=linked.get((row.id, "equipment"), []),
+            phases=linked.get((row.id, "phase"), []),
+            goals=linked.get((row.id, "goal"), []),
+            cautions=cautions.get(row.id, []) if safe_for else None,
+        )
+        for row in rows
+    ]
 
 
 def get_exercise(session: Session, *, slug: str) -> Exercise:
@@ -190,16 +294,24 @@ def get_exercise(session: Session, *, slug: str) -> Exercise:
 # --- filters -----------------------------------------------------------------------
 
 
-def _check_known_values(session: Session, filters: ExerciseFilters) -> None:
+def _check_known_values(
+    session: Session, filters: ExerciseFilters, term_ids: dict[str, dict[str, int]]
+) -> None:
     """Unknown slugs in open vocabularies are a 422 listing the allowed values."""
-    vocabularies: list[tuple[str, list[str], Any]] = [
-        ("goal", filters.goal, Goal.slug),
+    terms = [
+        ("goal", filters.goal, "goal"),
+        ("source", filters.source, "source"),
+        ("safe_for", filters.safe_for, "condition"),
+    ]
+    for parameter, values, kind in terms:
+        if not set(values) <= term_ids[kind].keys():
+            raise unknown_values(parameter, values, list(term_ids[kind]))
+    # Equipment and body regions are plain values on the links, not terms with ids.
+    link_values = [
         ("equipment", filters.equipment, ExerciseEquipment.equipment),
         ("body_region", filters.body_region, ExerciseBodyRegion.body_region),
-        ("source", filters.source, Source.slug),
-        ("safe_for", filters.safe_for, Condition.slug),
     ]
-    for parameter, values, column in vocabularies:
+    for parameter, values, column in link_values:
         if not values:
             continue
         found = set(session.exec(select(column).where(col(column).in_(values)).distinct()).all())
@@ -208,48 +320,53 @@ def _check_known_values(session: Session, filters: ExerciseFilters) -> None:
             raise unknown_values(parameter, values, list(allowed))
 
 
-def _conditions(filters: ExerciseFilters) -> list[ColumnElement[bool]]:
-    def linked(link_column: Any, statement: Any) -> ColumnElement[bool]:
-        return col(Exercise.id).in_(statement.with_only_columns(link_column).distinct())
+def _conditions(
+    filters: ExerciseFilters, term_ids: dict[str, dict[str, int]], *, phase_joined: bool
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for `filters`. Links are tested with EXISTS per exercise, so that a
+    page in index order stops after `limit` matches instead of collecting them all."""
+
+    def linked(exercise_id: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return sa.exists().where(exercise_id == Exercise.id, *where)
+
+    def ids_of(kind: str, slugs: list[str]) -> list[int]:
+        return [term_ids[kind][slug] for slug in slugs]
 
     conditions: list[ColumnElement[bool]] = []
-    if filters.phase:
+    # With sort=phase_order the page is joined to its one phase: that join filters.
+    if filters.phase and not phase_joined:
         conditions.append(
             linked(
-                ExercisePhase.exercise_id,
-                select(ExercisePhase).join(Phase).where(col(Phase.slug).in_(filters.phase)),
+                col(ExercisePhase.exercise_id),
+                col(ExercisePhase.phase_id).in_(ids_of("phase", list(filters.phase))),
             )
         )
     if filters.goal:
         conditions.append(
             linked(
-                ExerciseGoal.exercise_id,
-                select(ExerciseGoal).join(Goal).where(col(Goal.slug).in_(filters.goal)),
+                col(ExerciseGoal.exercise_id),
+                col(ExerciseGoal.goal_id).in_(ids_of("goal", filters.goal)),
             )
         )
     if filters.equipment:
         conditions.append(
             linked(
-                ExerciseEquipment.exercise_id,
-                select(ExerciseEquipment).where(
-                    col(ExerciseEquipment.equipment).in_(filters.equipment)
-                ),
+                col(ExerciseEquipment.exercise_id),
+                col(ExerciseEquipment.equipment).in_(filters.equipment),
             )
         )
     if filters.body_region:
         conditions.append(
             linked(
-                ExerciseBodyRegion.exercise_id,
-                select(ExerciseBodyRegion).where(
-                    col(ExerciseBodyRegion.body_region).in_(filters.body_region)
-                ),
+                col(ExerciseBodyRegion.exercise_id),
+                col(ExerciseBodyRegion.body_region).in_(filters.body_region),
             )
         )
     if filters.source:
         conditions.append(
             linked(
-                Evidence.exercise_id,
-                select(Evidence).join(Source).where(col(Source.slug).in_(filters.source)),
+                col(Evidence.exercise_id),
+                col(Evidence.source_id).in_(ids_of("source", filters.source)),
             )
         )
     if filters.category:
@@ -260,13 +377,10 @@ def _conditions(filters: ExerciseFilters) -> list[ColumnElement[bool]]:
         conditions.append(col(Exercise.difficulty).in_(filters.difficulty))
     if filters.safe_for:
         conditions.append(
-            ~col(Exercise.id).in_(
-                select(Contraindication.exercise_id)
-                .join(Condition)
-                .where(
-                    col(Condition.slug).in_(filters.safe_for),
-                    Contraindication.severity == Severity.avoid,
-                )
+            ~linked(
+                col(Contraindication.exercise_id),
+                col(Contraindication.condition_id).in_(ids_of("condition", filters.safe_for)),
+                col(Contraindication.severity) == Severity.avoid,
             )
         )
     if filters.updated_since is not None:
@@ -328,7 +442,11 @@ class _Ordering:
 
     @classmethod
     def choose(
-        cls, sort: ExerciseSort | None, filters: ExerciseFilters, search: Any
+        cls,
+        sort: ExerciseSort | None,
+        filters: ExerciseFilters,
+        search: Any,
+        term_ids: dict[str, dict[str, int]],
     ) -> "_Ordering":
         exercise_id = col(Exercise.id)
         if sort is None and search is not None:
@@ -357,11 +475,13 @@ class _Ordering:
                         )
                     ],
                 )
-            phase_id = select(Phase.id).where(Phase.slug == filters.phase[0]).scalar_subquery()
+            phase_id = term_ids["phase"][filters.phase[0]]
+            # The link's own columns, so the (phase, order, exercise) index serves the page.
             order = col(ExercisePhase.progression_order)
+            linked_id = col(ExercisePhase.exercise_id)
             return cls(
-                columns=[order, exercise_id],
-                key_columns=[order, exercise_id],
+                columns=[order, linked_id],
+                key_columns=[order, linked_id],
                 join_phase=phase_id,
                 key_types=("int", "int"),
             )

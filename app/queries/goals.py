@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.models import ExerciseGoal, Goal
-from app.pagination import keyset_page
+from app.pagination import cut_page, exercises_by_name, keyset_page
+from app.queries.catalogue import REVISION_MEMO
 
 
 def list_goals(
@@ -17,12 +18,41 @@ def list_goals(
 
 
 def get_goal(session: Session, *, slug: str) -> Goal:
-    statement = (
-        select(Goal)
-        .where(Goal.slug == slug)
-        .options(selectinload(Goal.exercise_links).joinedload(ExerciseGoal.exercise))  # type: ignore[arg-type]
-    )
-    goal = session.exec(statement).first()
+    """The goal alone; `goal_exercises` reads its exercises a page at a time."""
+    goal = session.exec(select(Goal).where(Goal.slug == slug)).first()
     if goal is None:
         raise NotFound(f"No goal with slug '{slug}'.")
     return goal
+
+
+def count_goal_exercises(session: Session, *, goal: Goal) -> int:
+    """How many exercises serve the goal (counted once per catalogue revision)."""
+    statement = (
+        select(sa.func.count())
+        .select_from(ExerciseGoal)
+        .where(col(ExerciseGoal.goal_id) == goal.id)
+    )
+    memo = REVISION_MEMO.current(session)
+    return memo.count(f"goal|{goal.slug}", lambda: session.exec(statement).one())
+
+
+def goal_exercises(
+    session: Session,
+    *,
+    goal: Goal,
+    exercise_count: int,
+    limit: int,
+    after: list[Any] | None = None,
+) -> tuple[list[sa.Row[Any]], list[Any] | None]:
+    """A page of the goal's exercises by name, then slug, after the key `after` =
+    [name, slug]; and the next page's key, if any. Rows carry `slug` and `name`.
+    `exercise_count` (from `count_goal_exercises`) picks the cheaper plan."""
+    statement = exercises_by_name(
+        col(ExerciseGoal.exercise_id),
+        [col(ExerciseGoal.goal_id) == goal.id],
+        linked=exercise_count,
+        limit=limit,
+        after=after,
+    )
+    rows = session.execute(statement).all()
+    return cut_page(rows, limit, lambda row: [row.name, row.slug])

@@ -10,6 +10,7 @@ from app.database import get_session
 from app.errors import PROBLEM_JSON, NotAcceptable, Problem
 from app.pagination import (
     DEFAULT_LIMIT,
+    DETAIL_DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
     MAX_LIMIT,
     Item,
@@ -54,6 +55,16 @@ Limit = Annotated[
     int,
     Query(ge=1, le=MAX_LIMIT, description="Page size, 1..100.", examples=[DEFAULT_LIMIT]),
 ]
+# The page size of the list a term's detail embeds (default 100 rather than 20).
+DetailLimit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_LIMIT,
+        description="Page size of the embedded list, 1..100.",
+        examples=[DETAIL_DEFAULT_LIMIT],
+    ),
+]
 Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
@@ -81,7 +92,7 @@ def accepts_json(accept: str) -> bool:
     return False
 
 
-def json_acceptable(request: Request) -> None:
+async def json_acceptable(request: Request) -> None:
     """Router dependency: answer 406 when the client accepts no JSON at all."""
     accept = request.headers.get("accept")
     if accept and not accepts_json(accept):

@@ -5,14 +5,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
-from app.pagination import Page, query_fingerprint
-from app.queries.conditions import get_condition, list_conditions
+from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
+from app.queries.conditions import (
+    condition_exercises,
+    count_condition_exercises,
+    get_condition,
+    list_conditions,
+)
 from app.routes.common import (
     READ_RESPONSES,
     Cursor,
+    DetailLimit,
     Limit,
     SessionDep,
     envelope,
+    next_page,
     read_cursor,
     slug_path,
 )
@@ -52,8 +59,27 @@ def list_conditions_route(
 
 @router.get("/{slug}", operation_id="getCondition", summary="Get one condition")
 def get_condition_route(
-    slug: Annotated[str, slug_path("sciatica-nerve-symptoms")], session: SessionDep
+    request: Request,
+    response: Response,
+    slug: Annotated[str, slug_path("sciatica-nerve-symptoms")],
+    session: SessionDep,
+    limit: DetailLimit = DETAIL_DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> ConditionDetail:
     """One condition with every exercise it affects: those to avoid first, then those
-    to use with caution, each with its note."""
-    return ConditionDetail.from_row(get_condition(session, slug=slug))
+    to use with caution, each by name (then slug) and with its note. The exercises come
+    a page at a time: `exercises_total` counts them all, and `next_cursor` (also in the
+    `Link` header) fetches the next page."""
+    condition = get_condition(session, slug=slug)
+    fingerprint = query_fingerprint({"detail": "conditions", "slug": slug})
+    after = read_cursor(cursor, fingerprint)
+    counts = count_condition_exercises(session, condition=condition)
+    rows, next_key = condition_exercises(
+        session, condition=condition, exercise_counts=counts, limit=limit, after=after
+    )
+    return ConditionDetail.from_page(
+        condition,
+        rows,
+        exercises_total=sum(counts.values()),
+        next_cursor=next_page(request, response, fingerprint, next_key),
+    )

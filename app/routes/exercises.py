@@ -64,7 +64,7 @@ def list_exercises_route(
         limit=parameters.limit,
         after=read_cursor(parameters.cursor, fingerprint),
     )
-    items = [ExerciseItem.from_row(row, filters.safe_for) for row in page.items]
+    items = [ExerciseItem.from_listing(listed) for listed in page.items]
     return envelope(
         request,
         response,

@@ -5,14 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
-from app.pagination import Page, query_fingerprint
-from app.queries.goals import get_goal, list_goals
+from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
+from app.queries.goals import count_goal_exercises, get_goal, goal_exercises, list_goals
 from app.routes.common import (
     READ_RESPONSES,
     Cursor,
+    DetailLimit,
     Limit,
     SessionDep,
     envelope,
+    next_page,
     read_cursor,
     slug_path,
 )
@@ -52,7 +54,26 @@ def list_goals_route(
 
 @router.get("/{slug}", operation_id="getGoal", summary="Get one goal")
 def get_goal_route(
-    slug: Annotated[str, slug_path("flexibility")], session: SessionDep
+    request: Request,
+    response: Response,
+    slug: Annotated[str, slug_path("flexibility")],
+    session: SessionDep,
+    limit: DetailLimit = DETAIL_DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> GoalDetail:
-    """One goal with the exercises that serve it, by name."""
-    return GoalDetail.from_row(get_goal(session, slug=slug))
+    """One goal with the exercises that serve it, by name (then slug). The exercises come
+    a page at a time: `exercises_total` counts them all, and `next_cursor` (also in the
+    `Link` header) fetches the next page."""
+    goal = get_goal(session, slug=slug)
+    fingerprint = query_fingerprint({"detail": "goals", "slug": slug})
+    after = read_cursor(cursor, fingerprint)
+    total = count_goal_exercises(session, goal=goal)
+    rows, next_key = goal_exercises(
+        session, goal=goal, exercise_count=total, limit=limit, after=after
+    )
+    return GoalDetail.from_page(
+        goal,
+        rows,
+        exercises_total=total,
+        next_cursor=next_page(request, response, fingerprint, next_key),
+    )

@@ -5,14 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
-from app.pagination import Page, query_fingerprint
-from app.queries.phases import get_phase, list_phases
+from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
+from app.queries.phases import count_phase_exercises, get_phase, list_phases, phase_exercises
 from app.routes.common import (
     READ_RESPONSES,
     Cursor,
+    DetailLimit,
     Limit,
     SessionDep,
     envelope,
+    next_page,
     read_cursor,
     slug_path,
 )
@@ -52,7 +54,26 @@ def list_phases_route(
 
 
 @router.get("/{slug}", operation_id="getPhase", summary="Get one phase")
-def get_phase_route(slug: Annotated[str, slug_path("acute")], session: SessionDep) -> PhaseDetail:
-    """One phase with its exercises in the order a clinician progresses through them,
-    each with its caution flag and note."""
-    return PhaseDetail.from_row(get_phase(session, slug=slug))
+def get_phase_route(
+    request: Request,
+    response: Response,
+    slug: Annotated[str, slug_path("acute")],
+    session: SessionDep,
+    limit: DetailLimit = DETAIL_DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> PhaseDetail:
+    """One phase with its exercises in the order a clinician progresses through them
+    (`order`, then slug), each with its caution flag and note. The exercises come a page
+    at a time: `exercises_total` counts them all, and `next_cursor` (also in the `Link`
+    header) fetches the next page."""
+    phase = get_phase(session, slug=slug)
+    fingerprint = query_fingerprint({"detail": "phases", "slug": slug})
+    after = read_cursor(cursor, fingerprint)
+    total = count_phase_exercises(session, phase=phase)
+    rows, next_key = phase_exercises(session, phase=phase, limit=limit, after=after)
+    return PhaseDetail.from_page(
+        phase,
+        rows,
+        exercises_total=total,
+        next_cursor=next_page(request, response, fingerprint, next_key),
+    )

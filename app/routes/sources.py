@@ -5,14 +5,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
-from app.pagination import Page, query_fingerprint
-from app.queries.sources import get_source, list_sources
+from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
+from app.queries.sources import (
+    count_source_citations,
+    get_source,
+    list_sources,
+    source_evidence,
+)
 from app.routes.common import (
     READ_RESPONSES,
     Cursor,
+    DetailLimit,
     Limit,
     SessionDep,
     envelope,
+    next_page,
     read_cursor,
     slug_path,
 )
@@ -53,8 +60,27 @@ def list_sources_route(
 
 @router.get("/{slug}", operation_id="getSource", summary="Get one source")
 def get_source_route(
-    slug: Annotated[str, slug_path("hamstring-pain-exercises-article")], session: SessionDep
+    request: Request,
+    response: Response,
+    slug: Annotated[str, slug_path("hamstring-pain-exercises-article")],
+    session: SessionDep,
+    limit: DetailLimit = DETAIL_DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> SourceDetail:
-    """One source with every evidence quote taken from it (in document order) and the
-    exercises citing it."""
-    return SourceDetail.from_row(get_source(session, slug=slug))
+    """One source with the evidence quoted from it, in document order, and the exercises
+    that evidence backs. The evidence comes a page at a time: `evidence_total` counts it
+    all, and `next_cursor` (also in the `Link` header) fetches the next page. `exercises`
+    lists the exercises this page's evidence backs; `exercises_total` counts every one
+    citing the source, and `/v1/exercises?source={slug}` pages through them all."""
+    source = get_source(session, slug=slug)
+    fingerprint = query_fingerprint({"detail": "sources", "slug": slug})
+    after = read_cursor(cursor, fingerprint)
+    evidence_total, exercises_total = count_source_citations(session, source=source)
+    rows, next_key = source_evidence(session, source=source, limit=limit, after=after)
+    return SourceDetail.from_page(
+        source,
+        rows,
+        evidence_total=evidence_total,
+        exercises_total=exercises_total,
+        next_cursor=next_page(request, response, fingerprint, next_key),
+    )
