@@ -4,8 +4,12 @@ For each size and database it loads a synthetic catalogue (`bench/synthetic.py`)
 through the normal seeding path, serves it with the response cache OFF (so every
 request queries and renders), and measures with wrk:
 
-- at 1 connection: a filtered list page (p50, p99), a ranked search (p99), and the
-  first and last page of a keyset walk over a large filtered list (p50 each);
+- at 1 connection: a filtered list page (p50, p99), a ranked search (p99), the first
+  and last page of a keyset walk over a large filtered list (p50 each), and the first
+  and last page of a phase's exercises (/v1/phases/rehab, p50 each);
+- filter combinations asked for the first time (phase x goal, each once): p50 and
+  worst. Their match count is not known yet, so these pay for counting every match;
+  repeats (and later pages) reuse the count until the catalogue changes;
 - at 32 connections: the filtered list's throughput.
 
 It prints one table and how each figure grows from the smallest to the largest size.
@@ -17,6 +21,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +44,7 @@ from bench.synthetic import load
 FILTERED_LIST = "/v1/exercises?phase=rehab&goal=strength&limit=20"
 SEARCH = "/v1/exercises?q=hamstring+bridge"
 WALK = "/v1/exercises?phase=rehab&limit=100"
+TERM = "/v1/phases/rehab?limit=100"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,11 @@ class ScaleRow:
     first_page_p50_ms: float
     last_page_p50_ms: float
     pages: int
+    term_first_p50_ms: float
+    term_last_p50_ms: float
+    term_pages: int
+    fresh_p50_ms: float
+    fresh_max_ms: float
     list_rps_32: float
 
     def markdown(self) -> str:
@@ -59,13 +70,23 @@ class ScaleRow:
             f"| {self.database} | {self.size:,} | {self.load_seconds:.1f} "
             f"| {self.list_p50_ms:.2f} | {self.list_p99_ms:.2f} | {self.search_p99_ms:.2f} "
             f"| {self.first_page_p50_ms:.2f} | {self.last_page_p50_ms:.2f} ({self.pages} pages) "
+            f"| {self.term_first_p50_ms:.2f} | {self.term_last_p50_ms:.2f} "
+            f"({self.term_pages} pages) "
+            f"| {self.fresh_p50_ms:.1f} / {self.fresh_max_ms:.1f} "
             f"| {self.list_rps_32:,.0f} |"
         )
 
 
-def last_page_url(base_url: str) -> tuple[str, int]:
-    """The URL of the last page of WALK, found by following every cursor."""
-    url, pages = base_url + WALK, 1
+TABLE_HEADER = (
+    "| database | exercises | load s | list p50 ms | list p99 ms | search p99 ms "
+    "| walk first p50 ms | walk last p50 ms | phase first p50 ms | phase last p50 ms "
+    "| new filters p50 / max ms | list req/s at 32 |"
+)
+
+
+def last_page_url(base_url: str, path: str) -> tuple[str, int]:
+    """The URL of the last page of `path`, found by following every cursor."""
+    url, pages = base_url + path, 1
     with httpx2.Client(timeout=30) as client:
         while True:
             response = client.get(url)
@@ -73,8 +94,23 @@ def last_page_url(base_url: str) -> tuple[str, int]:
             cursor = response.json()["next_cursor"]
             if cursor is None:
                 return url, pages
-            url = str(httpx2.URL(base_url + WALK).copy_merge_params({"cursor": cursor}))
+            url = str(httpx2.URL(base_url + path).copy_merge_params({"cursor": cursor}))
             pages += 1
+
+
+def new_filter_latencies(base_url: str) -> list[float]:
+    """Milliseconds for each phase x goal list asked for once, in turn."""
+    with httpx2.Client(base_url=base_url, timeout=30) as client:
+        goals = [item["slug"] for item in client.get("/v1/goals?limit=100").json()["items"]]
+        latencies = []
+        for phase in ("acute", "rehab", "return-to-sport"):
+            for goal in goals:
+                started = time.perf_counter()
+                client.get(
+                    "/v1/exercises", params={"phase": phase, "goal": goal}
+                ).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+    return sorted(latencies)
 
 
 def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) -> ScaleRow:
@@ -92,19 +128,31 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
             "/readyz",
         )
         try:
-            last, pages = last_page_url(api.base_url)
+            fresh = new_filter_latencies(api.base_url)
+            last, pages = last_page_url(api.base_url, WALK)
+            term_last, term_pages = last_page_url(api.base_url, TERM)
             one = {"duration": arguments.duration, "connections": 1}
             run_wrk(api.base_url + FILTERED_LIST, **one)  # warm up
             listing = run_wrk(api.base_url + FILTERED_LIST, **one)
             search = run_wrk(api.base_url + SEARCH, **one)
             first_page = run_wrk(api.base_url + WALK, **one)
             last_page = run_wrk(last, **one)
+            term_first = run_wrk(api.base_url + TERM, **one)
+            term_last_page = run_wrk(term_last, **one)
             many = run_wrk(
                 api.base_url + FILTERED_LIST, duration=arguments.duration, connections=32
             )
         finally:
             api.stop()
-    for name, result in (("list", listing), ("search", search), ("walk", last_page)):
+    results = (
+        ("list", listing),
+        ("search", search),
+        ("walk", last_page),
+        ("phase", term_first),
+        ("phase last page", term_last_page),
+        ("32 connections", many),
+    )
+    for name, result in results:
         if result.failures:
             raise RuntimeError(f"{kind} {size} {name}: {result.failures} failures")
     return ScaleRow(
@@ -117,6 +165,11 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
         first_page_p50_ms=first_page.p50_ms,
         last_page_p50_ms=last_page.p50_ms,
         pages=pages,
+        term_first_p50_ms=term_first.p50_ms,
+        term_last_p50_ms=term_last_page.p50_ms,
+        term_pages=term_pages,
+        fresh_p50_ms=fresh[len(fresh) // 2],
+        fresh_max_ms=fresh[-1],
         list_rps_32=many.requests_per_second,
     )
 
@@ -135,7 +188,9 @@ def growth(rows: list[ScaleRow]) -> list[str]:
                 ("list p50", "list_p50_ms"),
                 ("list p99", "list_p99_ms"),
                 ("search p99", "search_p99_ms"),
-                ("last-page p50", "last_page_p50_ms"),
+                ("walk last-page p50", "last_page_p50_ms"),
+                ("phase last-page p50", "term_last_p50_ms"),
+                ("new-filter p50", "fresh_p50_ms"),
                 ("32-connection req/s", "list_rps_32"),
             )
         )
@@ -166,11 +221,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 rows.append(measure(kind, size, arguments, Path(directory)))
                 print(rows[-1].markdown(), file=sys.stderr)
     print()
-    print(
-        "| database | exercises | load s | list p50 ms | list p99 ms | search p99 ms "
-        "| first page p50 ms | last page p50 ms | list req/s at 32 |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(TABLE_HEADER)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row.markdown())
     print()
