@@ -199,6 +199,49 @@ def list_exercises(
     )
 
 
+# Built once: a page's ids are bound at execution (one expanding parameter), so each
+# page neither rebuilds these statements nor coerces every id into a literal.
+_PAGE_IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+_SAFE_FOR: sa.BindParameter[list[str]] = sa.bindparam("safe_for", expanding=True)
+
+# (exercise, kind of link, slug, place): phases in phase order, the rest by slug.
+_PAGE_LINKS: sa.CompoundSelect[*tuple[Any, ...]] = sa.union_all(
+    sa.select(
+        col(ExercisePhase.exercise_id),
+        sa.literal("phase").label("kind"),
+        col(Phase.slug).label("slug"),
+        col(Phase.order).label("place"),
+    )
+    .join(Phase)
+    .where(col(ExercisePhase.exercise_id).in_(_PAGE_IDS)),
+    sa.select(col(ExerciseGoal.exercise_id), sa.literal("goal"), col(Goal.slug), sa.literal(0))
+    .join(Goal)
+    .where(col(ExerciseGoal.exercise_id).in_(_PAGE_IDS)),
+    sa.select(
+        col(ExerciseEquipment.exercise_id),
+        sa.literal("equipment"),
+        col(ExerciseEquipment.equipment),
+        sa.literal(0),
+    ).where(col(ExerciseEquipment.exercise_id).in_(_PAGE_IDS)),
+).order_by(sa.literal_column("place"), sa.literal_column("slug"))
+
+_PAGE_CAUTIONS = (
+    sa.select(
+        col(Contraindication.exercise_id),
+        col(Condition.slug),
+        col(Contraindication.severity),
+        col(Contraindication.note),
+    )
+    .join(Condition)
+    .where(
+        col(Contraindication.exercise_id).in_(_PAGE_IDS),
+        col(Condition.slug).in_(_SAFE_FOR),
+        col(Contraindication.severity) == Severity.caution,
+    )
+    .order_by(col(Condition.slug))
+)
+
+
 def _with_links(
     session: Session, rows: Sequence[sa.Row[Any]], safe_for: list[str]
 ) -> list[ListedExercise]:
@@ -207,49 +250,13 @@ def _with_links(
     if not rows:
         return []
     ids = [row.id for row in rows]
-    # (exercise, kind of link, slug, place): phases in phase order, the rest by slug.
-    links: sa.CompoundSelect[*tuple[Any, ...]] = sa.union_all(
-        sa.select(
-            col(ExercisePhase.exercise_id),
-            sa.literal("phase").label("kind"),
-            col(Phase.slug).label("slug"),
-            col(Phase.order).label("place"),
-        )
-        .join(Phase)
-        .where(col(ExercisePhase.exercise_id).in_(ids)),
-        sa.select(col(ExerciseGoal.exercise_id), sa.literal("goal"), col(Goal.slug), sa.literal(0))
-        .join(Goal)
-        .where(col(ExerciseGoal.exercise_id).in_(ids)),
-        sa.select(
-            col(ExerciseEquipment.exercise_id),
-            sa.literal("equipment"),
-            col(ExerciseEquipment.equipment),
-            sa.literal(0),
-        ).where(col(ExerciseEquipment.exercise_id).in_(ids)),
-    )
     linked: dict[tuple[int, str], list[str]] = {}
-    for exercise_id, kind, slug, _ in session.execute(
-        links.order_by(sa.literal_column("place"), sa.literal_column("slug"))
-    ):
+    for exercise_id, kind, slug, _ in session.execute(_PAGE_LINKS, {"ids": ids}).all():
         linked.setdefault((exercise_id, kind), []).append(slug)
     cautions: dict[int, list[Caution]] = {}
     if safe_for:
-        statement = (
-            sa.select(
-                col(Contraindication.exercise_id),
-                col(Condition.slug),
-                col(Contraindication.severity),
-                col(Contraindication.note),
-            )
-            .join(Condition)
-            .where(
-                col(Contraindication.exercise_id).in_(ids),
-                col(Condition.slug).in_(safe_for),
-                col(Contraindication.severity) == Severity.caution,
-            )
-            .order_by(col(Condition.slug))
-        )
-        for exercise_id, *caution in session.execute(statement):
+        found = session.execute(_PAGE_CAUTIONS, {"ids": ids, "safe_for": safe_for})
+        for exercise_id, *caution in found:
             cautions.setdefault(exercise_id, []).append(Caution(*caution))
     return [
         ListedExercise(
