@@ -122,5 +122,21 @@ class ConcurrencyLimitMiddleware:
             return
         if self.slots is None:  # made in the event loop that serves the requests
             self.slots = anyio.Semaphore(self.limit)
-        async with self.slots:
-            await self.app(scope, receive, send)
+        slots = self.slots
+        await slots.acquire()
+        released = False
+
+        # The slot is for the work, not for the client: it is given back as the
+        # response starts, so a client slow to read its body holds no slot.
+        async def send_and_release(message: Message) -> None:
+            nonlocal released
+            if message["type"] == "http.response.start" and not released:
+                released = True
+                slots.release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_release)
+        finally:
+            if not released:
+                slots.release()

@@ -9,6 +9,7 @@ the file, the exercise and the field of every problem it finds. Writing
 
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, insert, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from app.errors import SeedError
@@ -45,6 +47,8 @@ from app.seed_format import (
     TermEntry,
 )
 from app.vocabulary import EvidenceField, PhaseSlug
+
+logger = logging.getLogger(__name__)
 
 Entry = TypeVar("Entry", bound=SluggedEntry)
 
@@ -338,7 +342,12 @@ def seed_catalogue(
         session.rollback()
         raise
     if report.changed:
-        refresh_planner_statistics(session)
+        try:
+            refresh_planner_statistics(session)
+        except SQLAlchemyError:
+            # The seed is committed; stale statistics make reads slower, not wrong.
+            session.rollback()
+            logger.warning("ANALYZE after seeding failed", exc_info=True)
     return report
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app import pagination
@@ -307,8 +308,13 @@ class TestListExercises:
     ):
         acute = [e.slug for e in catalogue.exercises if "acute" in [p.phase for p in e.phases]]
         before = client.get("/v1/exercises", params={"phase": "acute", "limit": 1}).json()
+        counts: list[str] = []
+        record = lambda *args: counts.append(args[2]) if "count(" in args[2] else None  # noqa: E731
+        event.listen(session.get_bind(), "before_cursor_execute", record)
         again = client.get("/v1/exercises", params={"phase": "acute", "limit": 1}).json()
+        event.remove(session.get_bind(), "before_cursor_execute", record)
         assert before["total"] == again["total"] == len(acute)
+        assert counts == []  # the repeat was not counted again
 
         edited = Path(shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue"))
         (edited / "exercises" / f"{acute[0]}.yaml").unlink()

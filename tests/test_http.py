@@ -410,7 +410,10 @@ class TestConcurrencyLimit:
             transport = httpx2.ASGITransport(app=app)
             async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
                 reads = [asyncio.ensure_future(client.get("/v1/exercises")) for _ in range(6)]
-                await anyio.sleep(0.05)
+                with anyio.fail_after(5):
+                    while seen["running"] < 2:
+                        await anyio.sleep(0.01)
+                await anyio.sleep(0.05)  # room for a third read, were one let in
                 # Two reads admitted and waiting; probes are not queued behind them.
                 assert (await client.get("/healthz")).status_code == 200
                 assert seen["running"] == 2
@@ -421,3 +424,28 @@ class TestConcurrencyLimit:
         peak, statuses = anyio.run(scenario)
         assert statuses == [200] * 6
         assert peak == 2 + 1  # two reads and the probe
+
+    def test_a_slot_is_given_back_once_the_response_starts(self):
+        """A client slow to read its body must not hold a slot: with one slot, a second
+        read runs while the first is still sending."""
+
+        async def scenario() -> list[int]:
+            body_sent = anyio.Event()
+
+            async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                if scope["query_string"] == b"slow":
+                    await body_sent.wait()  # stands for a client not reading
+                await send({"type": "http.response.body", "body": b"done"})
+
+            limited = ConcurrencyLimitMiddleware(app, limit=1)
+            transport = httpx2.ASGITransport(app=limited)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+                slow = asyncio.ensure_future(client.get("/v1/exercises?slow"))
+                await anyio.sleep(0.05)
+                with anyio.fail_after(5):
+                    quick = await client.get("/v1/exercises")
+                body_sent.set()
+                return [quick.status_code, (await slow).status_code]
+
+        assert anyio.run(scenario) == [200, 200]

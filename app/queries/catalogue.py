@@ -1,5 +1,6 @@
 """The catalogue as a whole: its version, counts, and readiness of the database."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,18 +87,26 @@ class _Memo:
     term_ids: dict[str, dict[str, int]]
     max_counts: int
     counts: dict[str, Any] = field(default_factory=dict)
+    # Several request threads share a memo: lookups and evictions must not interleave.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def recall(self, query: str) -> Any:
+        with self.lock:
+            return self.counts.get(query)
 
     def remember(self, query: str, counted: Counted) -> Counted:
-        if len(self.counts) >= self.max_counts:
-            self.counts.pop(next(iter(self.counts), ""), None)  # the oldest
-        self.counts[query] = counted
+        with self.lock:
+            if query not in self.counts and len(self.counts) >= self.max_counts:
+                del self.counts[next(iter(self.counts))]  # the oldest
+            self.counts[query] = counted
         return counted
 
     def count(self, query: str, count: Callable[[], Counted]) -> Counted:
         """The remembered answer to `query`, or `count()`'s, then remembered."""
-        if query in self.counts:
-            return cast(Counted, self.counts[query])
-        return self.remember(query, count())
+        counted = self.recall(query)
+        if counted is None:
+            counted = self.remember(query, count())
+        return cast(Counted, counted)
 
 
 class RevisionMemo:
@@ -111,8 +120,8 @@ class RevisionMemo:
     each filter is a plain index probe instead of a join to the term's table per row.
 
     Every write to the catalogue moves its state on (seeding does), which is what
-    retires a memo. A request still reading an older snapshot gets a memo of its own
-    revision, so facts of two revisions never mix."""
+    retires a memo. A request still reading an older snapshot during a reseed gets a
+    memo of its own revision, not kept, so facts of two revisions never mix."""
 
     def __init__(self, max_counts: int) -> None:
         self.max_counts = max_counts
@@ -122,10 +131,12 @@ class RevisionMemo:
         state = get_catalogue_state(session)
         revision = (state.version, state.updated_at)
         memo = self.memo  # one read: another thread may replace it meanwhile
-        if memo is None or memo.revision != revision:
-            memo = _Memo(revision, _read_term_ids(session), self.max_counts)
-            self.memo = memo
-        return memo
+        if memo is not None and memo.revision == revision:
+            return memo
+        fresh = _Memo(revision, _read_term_ids(session), self.max_counts)
+        if memo is None or memo.revision[1] < revision[1]:
+            self.memo = fresh
+        return fresh
 
     def clear(self) -> None:
         self.memo = None

@@ -51,7 +51,8 @@ def count_condition_exercises(session: Session, *, condition: Condition) -> dict
         counts.update({Severity(severity): n for severity, n in session.execute(statement)})
         return counts
 
-    return REVISION_MEMO.current(session).count(f"condition|{condition.slug}", count)
+    # A copy: the memo's own dict is shared with every request.
+    return dict(REVISION_MEMO.current(session).count(f"condition|{condition.slug}", count))
 
 
 def condition_exercises(

@@ -166,7 +166,7 @@ def list_exercises(
     queries whatever its size: the page itself, then each kind of link for all of it."""
     memo = REVISION_MEMO.current(session)
     query = f"exercises|{sort}|{filters.model_dump_json()}"
-    total = memo.counts.get(query)
+    total = memo.recall(query)
     if total is None:  # a query counted in this revision has had its values checked
         _check_known_values(session, filters, memo.term_ids)
     search = _search(session, filters.q) if filters.q else None
@@ -267,10 +267,14 @@ def _with_links(
             position=row.position,
             difficulty=row.difficulty,
             updated_at=row.updated_at,
-            equipment=linked.get((row.id, "equipment"), []),
-            phases=linked.get((row.id, "phase"), []),
-            goals=linked.get((row.id, "goal"), []),
-            cautions=cautions.get(row.id, []) if safe_for else None,
+            # Sorted here, as the detail view does: a database's collation must not
+            # order slugs differently on SQLite and PostgreSQL.
+            equipment=sorted(linked.get((row.id, "equipment"), [])),
+            phases=linked.get((row.id, "phase"), []),  # in phase order
+            goals=sorted(linked.get((row.id, "goal"), [])),
+            cautions=sorted(cautions.get(row.id, []), key=lambda c: c.condition)
+            if safe_for
+            else None,
         )
         for row in rows
     ]
@@ -526,7 +530,8 @@ def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
         raise invalid
     parsed: list[Any] = []
     for value, kind in zip(key, types, strict=True):
-        if kind == "int" and type(value) is int and abs(value) < 2**63:
+        # Integer ids are 32-bit on PostgreSQL; a larger number must not reach them.
+        if kind == "int" and type(value) is int and -(2**31) <= value < 2**31:
             parsed.append(value)
         elif kind == "float" and type(value) in (int, float) and math.isfinite(value):
             parsed.append(float(value))
@@ -534,9 +539,12 @@ def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
             parsed.append(value)
         elif kind == "datetime" and type(value) is str:
             try:
-                parsed.append(datetime.fromisoformat(value))
+                moment = datetime.fromisoformat(value)
             except ValueError:
                 raise invalid from None
+            if moment.tzinfo is None:  # this API only issues UTC times
+                raise invalid
+            parsed.append(moment)
         else:
             raise invalid
     return parsed

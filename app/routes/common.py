@@ -21,7 +21,9 @@ from app.pagination import (
 from app.settings import get_settings
 from app.vocabulary import SLUG_MAX_LENGTH, SLUG_PATTERN
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed as soon as the route returns (scope="function"): the body is already rendered
+# then, and a client slow to read it must not hold a database connection.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _problem(description: str) -> dict[str, Any]:
