@@ -9,12 +9,12 @@ from app.errors import NotFound
 from app.models import Condition, Contraindication
 from app.pagination import (
     cut_page,
-    exercises_by_name,
     invalid_cursor_key,
     keyset_page,
     parse_key,
 )
 from app.queries.catalogue import REVISION_MEMO
+from app.queries.linked_exercises import exercises_by_name
 from app.vocabulary import Severity
 
 # The order of a condition's exercises: every one to avoid, then those needing caution.
@@ -59,18 +59,18 @@ def condition_exercises(
     session: Session,
     *,
     condition: Condition,
-    exercise_counts: dict[Severity, int],
     limit: int,
     after: list[Any] | None = None,
 ) -> tuple[list[sa.Row[Any]], list[Any] | None]:
     """A page of the exercises the condition affects, those to avoid first, then those
     needing caution, each segment by name then slug, after the key `after` =
     [severity, name, slug]; and the next page's key, if any. Rows carry `slug`, `name`,
-    `note` and `severity`. `exercise_counts` (from `count_condition_exercises`) picks
-    the cheaper plan for each segment.
+    `note` and `severity`. How many exercises each segment has (remembered per
+    revision) picks the cheaper plan for it.
 
     Each segment is read on its own, so that each can stop after a page: one query
     per page, two for the page where the segments meet."""
+    exercise_counts = count_condition_exercises(session, condition=condition)
     first_segment = 0
     if after is not None:
         try:

@@ -7,8 +7,9 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.models import ExerciseGoal, Goal
-from app.pagination import cut_page, exercises_by_name, keyset_page
+from app.pagination import cut_page, keyset_page
 from app.queries.catalogue import REVISION_MEMO
+from app.queries.linked_exercises import exercises_by_name
 
 
 def list_goals(
@@ -40,17 +41,16 @@ def goal_exercises(
     session: Session,
     *,
     goal: Goal,
-    exercise_count: int,
     limit: int,
     after: list[Any] | None = None,
 ) -> tuple[list[sa.Row[Any]], list[Any] | None]:
     """A page of the goal's exercises by name, then slug, after the key `after` =
-    [name, slug]; and the next page's key, if any. Rows carry `slug` and `name`.
-    `exercise_count` (from `count_goal_exercises`) picks the cheaper plan."""
+    [name, slug]; and the next page's key, if any. Rows carry `slug` and `name`. How
+    many exercises the goal has (remembered per revision) picks the cheaper plan."""
     statement = exercises_by_name(
         col(ExerciseGoal.exercise_id),
         [col(ExerciseGoal.goal_id) == goal.id],
-        linked=exercise_count,
+        linked=count_goal_exercises(session, goal=goal),
         limit=limit,
         after=after,
     )

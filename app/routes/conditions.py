@@ -74,9 +74,7 @@ def get_condition_route(
     fingerprint = query_fingerprint({"detail": "conditions", "slug": slug})
     after = read_cursor(cursor, fingerprint)
     counts = count_condition_exercises(session, condition=condition)
-    rows, next_key = condition_exercises(
-        session, condition=condition, exercise_counts=counts, limit=limit, after=after
-    )
+    rows, next_key = condition_exercises(session, condition=condition, limit=limit, after=after)
     return ConditionDetail.from_page(
         condition,
         rows,

@@ -68,9 +68,7 @@ def get_goal_route(
     fingerprint = query_fingerprint({"detail": "goals", "slug": slug})
     after = read_cursor(cursor, fingerprint)
     total = count_goal_exercises(session, goal=goal)
-    rows, next_key = goal_exercises(
-        session, goal=goal, exercise_count=total, limit=limit, after=after
-    )
+    rows, next_key = goal_exercises(session, goal=goal, limit=limit, after=after)
     return GoalDetail.from_page(
         goal,
         rows,
