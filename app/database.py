@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import anyio
+import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
@@ -68,6 +69,24 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def planned_with(value: Any, type_: Any = None) -> Any:
+    """`value` (or a list of values, for IN) written into a statement's text instead of
+    bound as a parameter, for values that decide which plan is best: term ids, page
+    sizes, vocabulary values, search words, times.
+
+    psycopg prepares a statement it has run five times on a connection, and PostgreSQL
+    then keeps its plan. With these values in the text, each combination is a statement
+    of its own whose plan never needs redoing (planning a list page cost more than
+    running it), and no plan made for one value is reused for another that needs a
+    different one (a rare goal is best found through its links, a common one by walking
+    names). Keyset positions stay bound: they only move where an index walk starts.
+    Only for values already validated; SQLAlchemy quotes them all the same. `type_`
+    is the column's type where the value's own would write it differently (times)."""
+    if isinstance(value, list | tuple):
+        return sa.bindparam(None, list(value), type_, expanding=True, literal_execute=True)
+    return sa.literal(value, type_, literal_execute=True)
+
+
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
@@ -95,11 +114,26 @@ async def get_session() -> AsyncIterator[Session]:
     away cannot leak the connection."""
     engine = _snapshot_engine(get_engine())
     session = Session(engine)
+    succeeded = False
     try:
         yield session
+        succeeded = True
     finally:
         if engine.dialect.name == "sqlite":
-            session.close()
+            _finish(session, succeeded=succeeded)
         else:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(session.close)
+                await anyio.to_thread.run_sync(lambda: _finish(session, succeeded=succeeded))
+
+
+def _finish(session: Session, *, succeeded: bool) -> None:
+    """End a request's read transaction and give its connection back.
+
+    A read ends the same with COMMIT as with ROLLBACK, but psycopg forgets every
+    prepared statement of a connection on ROLLBACK: committing lets PostgreSQL parse
+    and plan each repeated query once per connection instead of once per request."""
+    try:
+        if succeeded:
+            session.commit()
+    finally:
+        session.close()

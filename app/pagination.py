@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, func
 from sqlmodel import Session, select
 
+from app.database import planned_with
 from app.errors import InvalidParameters, ParameterError
 
 Item = TypeVar("Item")
@@ -117,7 +118,9 @@ def keyset_page(
         if len(after) != 1 or type(after[0]) is not key_type or not _fits_column(after[0]):
             raise invalid_cursor_key()
         statement = statement.where(key > after[0])
-    rows = list(session.execute(statement.order_by(key).limit(limit + 1)).scalars().all())
+    rows = list(
+        session.execute(statement.order_by(key).limit(planned_with(limit + 1))).scalars().all()
+    )
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -27,12 +27,12 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.cli import alembic_config
-from app.database import build_engine, get_session
+from app.database import build_engine, get_engine, get_session
 from app.main import create_app
 from app.queries.catalogue import REVISION_MEMO
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, get_settings
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
@@ -224,6 +224,26 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = read_only_session
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture
+def database(
+    databases: TemporaryDatabases, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """A fresh, committed, seeded database that apps built from settings reach (through
+    `DATABASE_URL`), for tests of the real session handling rather than a rolled-back one."""
+    url = databases.create(database_kind)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = get_engine()
+    migrate(engine)
+    with Session(engine) as session:
+        seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ after the catalogue changes.
 """
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,10 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from app.database import get_engine
 from app.main import create_asgi_app
 from app.seeding import read_catalogue, seed_catalogue
-from app.settings import Settings, get_settings
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, migrate
+from app.settings import Settings
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_http import CATALOGUE_READS
 
 URLS = [
@@ -41,25 +39,6 @@ PER_REQUEST = {"x-request-id", "date"}
 def comparable(response) -> tuple[int, dict[str, str], bytes]:
     headers = {name: value for name, value in response.headers.items() if name not in PER_REQUEST}
     return response.status_code, headers, response.content
-
-
-@pytest.fixture
-def database(
-    databases: TemporaryDatabases, database_kind: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    """A fresh, committed, seeded database that the apps below reach through settings."""
-    url = databases.create(database_kind)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    migrate(engine)
-    with Session(engine) as session:
-        seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
-    yield engine
-    engine.dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def client(**settings) -> TestClient:

@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.database import planned_with
 from app.errors import NotFound
 from app.models import Condition, Contraindication
 from app.pagination import (
@@ -85,8 +86,8 @@ def condition_exercises(
         statement = exercises_by_name(
             col(Contraindication.exercise_id),
             [
-                col(Contraindication.condition_id) == condition.id,
-                col(Contraindication.severity) == severity,
+                col(Contraindication.condition_id) == planned_with(condition.id),
+                col(Contraindication.severity) == planned_with(severity),
             ],
             [col(Contraindication.note)],
             linked=exercise_counts[severity],

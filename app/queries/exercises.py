@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from app.database import planned_with
 from app.errors import InvalidParameters, NotFound, ParameterError, unknown_values
 from app.models import (
     Condition,
@@ -26,6 +27,7 @@ from app.models import (
     Goal,
     Phase,
     Progression,
+    UTCDateTime,
 )
 from app.queries.catalogue import REVISION_MEMO
 from app.vocabulary import (
@@ -173,23 +175,36 @@ def list_exercises(
     order = _Ordering.choose(sort, filters, search, memo.term_ids)
     conditions = _conditions(filters, memo.term_ids, phase_joined=order.join_phase is not None)
 
-    statement = sa.select(*_LISTED_COLUMNS, *order.key_columns).where(*conditions)
+    # The page's keys first, then its rows: the walk in sort order reads only the sort
+    # index and the filters' link indexes, and the wide exercise rows are read for the
+    # page alone, not for every row the walk passes over.
+    keys = sa.select(
+        col(Exercise.id).label("id"),
+        *(column.label(f"key_{i}") for i, column in enumerate(order.key_columns)),
+    ).where(*conditions)
     if search is not None:
-        statement = statement.join(search, search.c.exercise_id == Exercise.id)
+        keys = keys.join(search, search.c.exercise_id == Exercise.id)
     if order.join_phase is not None:
-        statement = statement.join(
+        keys = keys.join(
             ExercisePhase,
             sa.and_(
                 col(ExercisePhase.exercise_id) == Exercise.id,
-                col(ExercisePhase.phase_id) == order.join_phase,
+                col(ExercisePhase.phase_id) == planned_with(order.join_phase),
             ),
         )
     if total is None:
-        counting = sa.select(sa.func.count()).select_from(statement.subquery())
+        counting = sa.select(sa.func.count()).select_from(keys.subquery())
         total = memo.remember(query, session.execute(counting).scalar_one())
     if after is not None:
-        statement = statement.where(order.after(after))
-    rows = list(session.execute(statement.order_by(*order.columns).limit(limit + 1)).all())
+        keys = keys.where(order.after(after))
+    page = keys.order_by(*order.columns).limit(planned_with(limit + 1)).subquery("page")
+    page_keys = [page.c[f"key_{i}"] for i in range(len(order.key_columns))]
+    statement = (
+        sa.select(*_LISTED_COLUMNS, *page_keys)
+        .join_from(Exercise, page, page.c.id == Exercise.id)
+        .order_by(*(key.desc() if order.descending else key for key in page_keys))
+    )
+    rows = list(session.execute(statement).all())
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -340,8 +355,8 @@ def _conditions(
     def linked(exercise_id: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
         return sa.exists().where(exercise_id == Exercise.id, *where)
 
-    def ids_of(kind: str, slugs: list[str]) -> list[int]:
-        return [term_ids[kind][slug] for slug in slugs]
+    def ids_of(kind: str, slugs: list[str]) -> Any:
+        return planned_with([term_ids[kind][slug] for slug in slugs])
 
     conditions: list[ColumnElement[bool]] = []
     # With sort=phase_order the page is joined to its one phase: that join filters.
@@ -363,14 +378,14 @@ def _conditions(
         conditions.append(
             linked(
                 col(ExerciseEquipment.exercise_id),
-                col(ExerciseEquipment.equipment).in_(filters.equipment),
+                col(ExerciseEquipment.equipment).in_(planned_with(filters.equipment)),
             )
         )
     if filters.body_region:
         conditions.append(
             linked(
                 col(ExerciseBodyRegion.exercise_id),
-                col(ExerciseBodyRegion.body_region).in_(filters.body_region),
+                col(ExerciseBodyRegion.body_region).in_(planned_with(filters.body_region)),
             )
         )
     if filters.source:
@@ -381,11 +396,11 @@ def _conditions(
             )
         )
     if filters.category:
-        conditions.append(col(Exercise.category).in_(filters.category))
+        conditions.append(col(Exercise.category).in_(planned_with(filters.category)))
     if filters.position:
-        conditions.append(col(Exercise.position).in_(filters.position))
+        conditions.append(col(Exercise.position).in_(planned_with(filters.position)))
     if filters.difficulty:
-        conditions.append(col(Exercise.difficulty).in_(filters.difficulty))
+        conditions.append(col(Exercise.difficulty).in_(planned_with(filters.difficulty)))
     if filters.safe_for:
         conditions.append(
             ~linked(
@@ -395,7 +410,9 @@ def _conditions(
             )
         )
     if filters.updated_since is not None:
-        conditions.append(col(Exercise.updated_at) >= filters.updated_since)
+        conditions.append(
+            col(Exercise.updated_at) >= planned_with(filters.updated_since, UTCDateTime())
+        )
     return conditions
 
 
@@ -428,13 +445,15 @@ def _search(session: Session, q: str) -> Any:
             "FROM exercise_fts WHERE exercise_fts MATCH :match"
         ).bindparams(match=match)
     else:
-        # Name, summary and instructions are weighted A, B, C in `search_vector`.
+        # Name, summary and instructions are weighted A, B, C in `search_vector`. The
+        # words are written into the SQL (see `planned_with`): how many rows match them
+        # decides the plan.
         statement = sa.text(
             "SELECT id AS exercise_id, "
             "CAST(-ts_rank_cd(search_vector, plainto_tsquery('english', :terms)) AS float8) "
             "AS rank "
             "FROM exercise WHERE search_vector @@ plainto_tsquery('english', :terms)"
-        ).bindparams(terms=" ".join(terms))
+        ).bindparams(sa.bindparam("terms", " ".join(terms), literal_execute=True))
     return statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("search")
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.database import planned_with
 from app.errors import NotFound
 from app.models import ExerciseGoal, Goal
 from app.pagination import cut_page, keyset_page
@@ -49,7 +50,7 @@ def goal_exercises(
     many exercises the goal has (remembered per revision) picks the cheaper plan."""
     statement = exercises_by_name(
         col(ExerciseGoal.exercise_id),
-        [col(ExerciseGoal.goal_id) == goal.id],
+        [col(ExerciseGoal.goal_id) == planned_with(goal.id)],
         linked=count_goal_exercises(session, goal=goal),
         limit=limit,
         after=after,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select
 from sqlmodel import col
 
+from app.database import planned_with
 from app.models import Exercise
 from app.pagination import parse_key
 
@@ -74,4 +75,4 @@ def exercises_by_name(
         # PostgreSQL estimates it far better than the equivalent ORs.
         after_key = sa.tuple_(*parse_key(after, (str, str)))
         statement = statement.where(sa.tuple_(name, slug) > after_key)
-    return statement.order_by(name, slug).limit(limit + 1)
+    return statement.order_by(name, slug).limit(planned_with(limit + 1))

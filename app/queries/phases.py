@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.database import planned_with
 from app.errors import NotFound
 from app.models import Exercise, ExercisePhase, Phase
 from app.pagination import cut_page, keyset_page, parse_key
@@ -56,7 +57,7 @@ def phase_exercises(
             col(ExercisePhase.note),
         )
         .join_from(ExercisePhase, Exercise, col(ExercisePhase.exercise_id) == col(Exercise.id))
-        .where(col(ExercisePhase.phase_id) == phase.id)
+        .where(col(ExercisePhase.phase_id) == planned_with(phase.id))
     )
     if after is not None:
         after_order, after_slug = parse_key(after, (int, str))
@@ -64,5 +65,5 @@ def phase_exercises(
         statement = statement.where(
             order >= after_order, sa.or_(order > after_order, slug > after_slug)
         )
-    rows = session.execute(statement.order_by(order, slug).limit(limit + 1)).all()
+    rows = session.execute(statement.order_by(order, slug).limit(planned_with(limit + 1))).all()
     return cut_page(rows, limit, lambda row: [row.progression_order, row.slug])

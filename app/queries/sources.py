@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.database import planned_with
 from app.errors import NotFound
 from app.models import Evidence, Exercise, Source
 from app.pagination import cut_page, keyset_page, parse_key
@@ -62,9 +63,9 @@ def source_evidence(
             col(Evidence.end),
         )
         .join_from(Evidence, Exercise, col(Evidence.exercise_id) == col(Exercise.id))
-        .where(col(Evidence.source_id) == source.id)
+        .where(col(Evidence.source_id) == planned_with(source.id))
     )
     if after is not None:
         statement = statement.where(sa.tuple_(*key) > sa.tuple_(*parse_key(after, (int,) * 3)))
-    rows = session.execute(statement.order_by(*key).limit(limit + 1)).all()
+    rows = session.execute(statement.order_by(*key).limit(planned_with(limit + 1))).all()
     return cut_page(rows, limit, lambda row: [row.start, row.end, row.id])

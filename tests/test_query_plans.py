@@ -1,0 +1,94 @@
+"""PostgreSQL plans a repeated read once per connection, not once per request.
+
+psycopg prepares a statement once a connection has run it five times, and PostgreSQL
+then keeps its plan, provided that the statement has no parameter whose value could
+call for another plan. Planning a list page cost more than running it. These tests read
+`pg_prepared_statements` on the app's own pooled connections after repeated requests:
+the statements must be there (a request that ended in ROLLBACK would have made psycopg
+forget them all), and every use must have run the kept, generic plan (a bound page size
+or term id would make PostgreSQL plan each use for its values instead).
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from app.main import create_asgi_app
+from app.settings import Settings
+
+# Enough uses for every pooled connection to pass psycopg's threshold of five.
+REPEATS = 20
+
+
+@pytest.fixture
+def postgres_database(database: Engine) -> Engine:
+    if database.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no plans between statements; nothing to check")
+    return database
+
+
+@pytest.fixture
+def uncached(postgres_database: Engine) -> Iterator[TestClient]:
+    with TestClient(create_asgi_app(Settings(response_cache_enabled=False))) as client:
+        yield client
+
+
+def kept_plans(engine: Engine, pattern: str) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of each prepared statement whose text is LIKE
+    `pattern`, on every connection idle in the pool."""
+    idle = engine.pool.checkedin()  # type: ignore[attr-defined]
+    connections = [engine.connect() for _ in range(idle)]
+    try:
+        found = []
+        for connection in connections:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE :pattern"
+                ),
+                {"pattern": pattern},
+            )
+            found += [(generic, custom) for generic, custom in rows]
+            connection.rollback()
+        return found
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+class TestListExercisesPlans:
+    def test_a_repeated_filtered_page_runs_its_kept_plan(self, uncached, postgres_database):
+        url = "/v1/exercises?phase=rehab&goal=strength&limit=2"
+        bodies = [uncached.get(url) for _ in range(REPEATS)]
+        assert {response.status_code for response in bodies} == {200}
+        assert all(response.json() == bodies[0].json() for response in bodies)
+        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%")
+        assert plans, "the list page was never prepared"
+        assert all(custom == 0 for _, custom in plans), plans
+        assert sum(generic for generic, _ in plans) >= REPEATS - 5 * len(plans)
+
+    def test_later_pages_share_one_statement(self, uncached, postgres_database):
+        # The keyset position stays a parameter: the pages after the first are one
+        # prepared statement, not one each.
+        url = "/v1/exercises?limit=1"
+        cursor = uncached.get(url).json()["next_cursor"]
+        for _ in range(REPEATS):
+            page = uncached.get(url, params={"cursor": cursor}).json()
+            cursor = page["next_cursor"] or uncached.get(url).json()["next_cursor"]
+        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%$1%")
+        assert len(plans) >= 1, "later pages were never prepared"
+        assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
+
+
+class TestPhaseDetailPlans:
+    def test_a_repeated_detail_page_runs_its_kept_plan(self, uncached, postgres_database):
+        bodies = [uncached.get("/v1/phases/rehab?limit=2") for _ in range(REPEATS)]
+        assert {response.status_code for response in bodies} == {200}
+        plans = kept_plans(
+            postgres_database, "SELECT exercise.slug, exercise.name, exercise_phase.%"
+        )
+        assert plans, "the phase's page was never prepared"
+        assert all(custom == 0 for _, custom in plans), plans
