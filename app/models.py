@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -48,6 +49,11 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A list of term ids: an integer array on PostgreSQL, whose operators test it, and JSON
+# elsewhere.
+TermIds = sa.JSON().with_variant(postgresql.ARRAY(sa.Integer), "postgresql")
 
 
 def vocabulary(enum: Any, name: str) -> sa.Enum:
@@ -115,8 +121,10 @@ class Exercise(SQLModel, table=True):
         # Walked in order by the pages of a goal's or condition's exercises: name, then
         # slug, with the id to test each against the term's links without the table.
         sa.Index("ix_exercise_name_slug_id", "name", "slug", "id"),
-        # The exercise list's orders, each page read in index order by its keyset.
-        sa.Index("ix_exercise_name_id", "name", "id"),
+        # The exercise list's orders, each page read in index order by its keyset. On
+        # PostgreSQL the name order also carries the phase and goal ids, so that a list
+        # filtered by them tests each name it walks within the index.
+        sa.Index("ix_exercise_name_id", "name", "id", postgresql_include=["phase_ids", "goal_ids"]),
         sa.Index("ix_exercise_updated_at_id", "updated_at", "id"),
     )
 
@@ -134,6 +142,11 @@ class Exercise(SQLModel, table=True):
     # {"hold_seconds": {"min": 15, "max": 30}, ..., "note": "..."}: validated by the seed
     # format, never filtered on, so one JSON value rather than fifteen columns.
     dosage: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Copies of the ids of the exercise's phases and goals (its links are the record),
+    # written with the exercise by seeding. They spare PostgreSQL two index probes per
+    # exercise walked by a list filtered by phase and goal, three quarters of its work.
+    phase_ids: list[int] = Field(default_factory=list, sa_type=TermIds)
+    goal_ids: list[int] = Field(default_factory=list, sa_type=TermIds)
     # Hash of the exercise's seed entry: reseeding unchanged content touches nothing.
     content_hash: str = Field(max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)

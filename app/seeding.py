@@ -444,7 +444,7 @@ def _write_exercises(
         session.execute(
             update(Exercise),
             [
-                {"id": id, **_exercise_values(entry, content_hash, now)}
+                {"id": id, **_exercise_values(entry, content_hash, now, ids)}
                 for id, (entry, content_hash) in zip(updated_ids, updated, strict=True)
             ],
         )
@@ -453,7 +453,7 @@ def _write_exercises(
         new_ids = session.execute(
             _insert(Exercise).returning(col(Exercise.id), col(Exercise.slug)),
             [
-                {"slug": entry.slug, **_exercise_values(entry, content_hash, now)}
+                {"slug": entry.slug, **_exercise_values(entry, content_hash, now, ids)}
                 for entry, content_hash in inserted
             ],
         )
@@ -497,8 +497,11 @@ def _delete_links(session: Session, exercise_ids: list[int]) -> None:
         session.execute(delete(model).where(col(model.exercise_id).in_(exercise_ids)))
 
 
-def _exercise_values(entry: ExerciseEntry, content_hash: str, now: datetime) -> dict[str, Any]:
-    """An exercise row's columns (but its id and slug), from its catalogue entry."""
+def _exercise_values(
+    entry: ExerciseEntry, content_hash: str, now: datetime, ids: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """An exercise row's columns (but its id and slug), from its catalogue entry. Its
+    phase and goal ids are written with it, as are its links (see `_link_rows`)."""
     return {
         "name": entry.name,
         "summary": entry.summary,
@@ -508,6 +511,8 @@ def _exercise_values(entry: ExerciseEntry, content_hash: str, now: datetime) -> 
         "instructions": list(entry.instructions),
         "cues": list(entry.cues),
         "dosage": entry.dosage.model_dump(mode="json", exclude_none=True),
+        "phase_ids": sorted(ids["phase"][item.phase] for item in entry.phases),
+        "goal_ids": sorted(ids["goal"][slug] for slug in entry.goals),
         "content_hash": content_hash,
         "updated_at": now,
     }

@@ -27,6 +27,10 @@ def run_migrations(connection: Any) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Maintenance, not a request: a data migration over a large catalogue may
+            # run far longer than the statement timeout the app's engine sets.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         context.run_migrations()
 
 

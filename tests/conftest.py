@@ -23,12 +23,13 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine, get_engine, get_session
 from app.main import create_app
+from app.models import Exercise, ExerciseGoal, ExercisePhase
 from app.queries.catalogue import REVISION_MEMO
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
@@ -192,6 +193,28 @@ def walk(
 
 def slugs(response_body: dict[str, Any]) -> list[str]:
     return [item["slug"] for item in response_body["items"]]
+
+
+def linked_term_ids(session: Session) -> dict[str, tuple[list[int], list[int]]]:
+    """Each exercise's phase and goal ids as its links give them: what the copies on
+    the exercise (`phase_ids`, `goal_ids`) must hold."""
+    links: dict[str, tuple[list[int], list[int]]] = {
+        slug: ([], []) for slug in session.exec(select(Exercise.slug))
+    }
+    for slug, phase_id in session.exec(
+        select(Exercise.slug, ExercisePhase.phase_id).join(ExercisePhase)
+    ):
+        links[slug][0].append(phase_id)
+    for slug, goal_id in session.exec(
+        select(Exercise.slug, ExerciseGoal.goal_id).join(ExerciseGoal)
+    ):
+        links[slug][1].append(goal_id)
+    return {slug: (sorted(phases), sorted(goals)) for slug, (phases, goals) in links.items()}
+
+
+def copied_term_ids(session: Session) -> dict[str, tuple[list[int], list[int]]]:
+    rows = session.exec(select(Exercise.slug, Exercise.phase_ids, Exercise.goal_ids))
+    return {slug: (list(phases), list(goals)) for slug, phases, goals in rows}
 
 
 @pytest.fixture(scope="session")

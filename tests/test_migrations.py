@@ -1,13 +1,23 @@
 """Alembic migrations on SQLite and PostgreSQL: up, down, up again, and no drift."""
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
+from app.cli import alembic_config
 from app.database import build_engine
+from app.seeding import read_catalogue, seed_catalogue
 from migrations.autogenerate import include_object
-from tests.conftest import migrate
+from tests.conftest import (
+    DOCUMENTS,
+    FIXTURE_CATALOGUE,
+    copied_term_ids,
+    linked_term_ids,
+    migrate,
+)
 
 
 def table_names(engine: sa.Engine) -> set[str]:
@@ -48,3 +58,39 @@ class TestMigrations:
         migrate(engine, "base", down=True)
         assert "exercise_fts" not in table_names(engine)
         engine.dispose()
+
+    def test_0004_copies_each_exercises_phase_and_goal_ids_from_its_links(
+        self, databases, database_kind
+    ):
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            with Session(engine) as session:
+                seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+            migrate(engine, "0003", down=True)
+            migrate(engine)
+            with Session(engine) as session:
+                copied = copied_term_ids(session)
+                assert copied == linked_term_ids(session)
+                assert all(phases for phases, _ in copied.values())
+        finally:
+            engine.dispose()
+
+    # SQLite has no statement timeout.
+    @pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+    def test_migrations_are_not_bound_by_the_request_timeout(self, databases, database_kind):
+        # The app's engine cancels any statement after its database timeout, but a data
+        # migration over a large catalogue must run for as long as it takes.
+        engine = build_engine(databases.create(database_kind), timeout_seconds=5)
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        config.attributes["configure_logging"] = False
+        try:
+            with engine.begin() as connection:
+                timeout = "SHOW statement_timeout"
+                assert connection.exec_driver_sql(timeout).scalar() == "5s"
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                assert connection.exec_driver_sql(timeout).scalar() == "0"
+            assert "exercise" in table_names(engine)
+        finally:
+            engine.dispose()

@@ -13,9 +13,15 @@ from sqlmodel import Session, SQLModel, select
 from app import seeding
 from app.database import build_engine
 from app.errors import SeedError
-from app.models import CatalogueState, Exercise, Progression
+from app.models import CatalogueState, Exercise, Goal, Progression
 from app.seeding import LINK_MODELS, Catalogue, read_catalogue, seed_catalogue
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, migrate
+from tests.conftest import (
+    DOCUMENTS,
+    FIXTURE_CATALOGUE,
+    copied_term_ids,
+    linked_term_ids,
+    migrate,
+)
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -137,6 +143,12 @@ class TestReseedMatchesAFreshSeed:
             with Session(engine) as fresh:
                 seed_catalogue(fresh, edited, now=LATER)
                 assert content(session) == content(fresh)
+                assert copied_term_ids(fresh) == linked_term_ids(fresh)
+            # The reseed rewrote the copies of the exercises whose links it rewrote.
+            assert copied_term_ids(session) == linked_term_ids(session)
+            assert copied_term_ids(session)["moist-heat"][1] == [
+                session.exec(select(Goal.id).where(Goal.slug == "recovery")).one()
+            ]
         finally:
             engine.dispose()
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -173,7 +174,12 @@ def list_exercises(
         _check_known_values(session, filters, memo.term_ids)
     search = _search(session, filters.q) if filters.q else None
     order = _Ordering.choose(sort, filters, search, memo.term_ids)
-    conditions = _conditions(filters, memo.term_ids, phase_joined=order.join_phase is not None)
+    conditions = _conditions(
+        filters,
+        memo.term_ids,
+        phase_joined=order.join_phase is not None,
+        id_arrays=session.get_bind().dialect.name == "postgresql",
+    )
 
     # The page's keys first, then its rows: the walk in sort order reads only the sort
     # index and the filters' link indexes, and the wide exercise rows are read for the
@@ -346,11 +352,20 @@ def _check_known_values(
             raise unknown_values(parameter, values, list(allowed))
 
 
+_ID_ARRAY = postgresql.ARRAY(sa.Integer)
+
+
 def _conditions(
-    filters: ExerciseFilters, term_ids: dict[str, dict[str, int]], *, phase_joined: bool
+    filters: ExerciseFilters,
+    term_ids: dict[str, dict[str, int]],
+    *,
+    phase_joined: bool,
+    id_arrays: bool,
 ) -> list[ColumnElement[bool]]:
-    """WHERE clauses for `filters`. Links are tested with EXISTS per exercise, so that a
-    page in index order stops after `limit` matches instead of collecting them all."""
+    """WHERE clauses for `filters`. Links are tested per exercise (EXISTS), so that a
+    page in index order stops after `limit` matches instead of collecting them all.
+    With `id_arrays` (PostgreSQL), phases and goals are tested on the exercise's own
+    copies of their ids, which the name index carries."""
 
     def linked(exercise_id: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
         return sa.exists().where(exercise_id == Exercise.id, *where)
@@ -358,22 +373,35 @@ def _conditions(
     def ids_of(kind: str, slugs: list[str]) -> Any:
         return planned_with([term_ids[kind][slug] for slug in slugs])
 
+    def has_any(ids_column: Any, kind: str, slugs: list[str]) -> ColumnElement[bool]:
+        # `&&`: the arrays share an id. The ids are written into the SQL, as
+        # `planned_with` does for IN lists.
+        ids = sa.literal([term_ids[kind][slug] for slug in slugs], _ID_ARRAY, literal_execute=True)
+        overlaps: ColumnElement[bool] = sa.type_coerce(ids_column, _ID_ARRAY).overlap(ids)
+        return overlaps
+
     conditions: list[ColumnElement[bool]] = []
     # With sort=phase_order the page is joined to its one phase: that join filters.
     if filters.phase and not phase_joined:
-        conditions.append(
-            linked(
-                col(ExercisePhase.exercise_id),
-                col(ExercisePhase.phase_id).in_(ids_of("phase", list(filters.phase))),
+        if id_arrays:
+            conditions.append(has_any(col(Exercise.phase_ids), "phase", list(filters.phase)))
+        else:
+            conditions.append(
+                linked(
+                    col(ExercisePhase.exercise_id),
+                    col(ExercisePhase.phase_id).in_(ids_of("phase", list(filters.phase))),
+                )
             )
-        )
     if filters.goal:
-        conditions.append(
-            linked(
-                col(ExerciseGoal.exercise_id),
-                col(ExerciseGoal.goal_id).in_(ids_of("goal", filters.goal)),
+        if id_arrays:
+            conditions.append(has_any(col(Exercise.goal_ids), "goal", filters.goal))
+        else:
+            conditions.append(
+                linked(
+                    col(ExerciseGoal.exercise_id),
+                    col(ExerciseGoal.goal_id).in_(ids_of("goal", filters.goal)),
+                )
             )
-        )
     if filters.equipment:
         conditions.append(
             linked(
