@@ -10,7 +10,10 @@ request queries and renders), and measures with wrk:
 - filter combinations asked for the first time (phase x goal, each once): p50 and
   worst. Their match count is not known yet, so these pay for counting every match;
   repeats (and later pages) reuse the count until the catalogue changes;
-- at 32 connections: the filtered list's throughput.
+- at 32 connections: the filtered list's throughput;
+- at 1 connection, /healthz (p50): the server's floor per request at that moment, with
+  no database and no rendering. This machine is shared, and its speed drifts by up to
+  twice over minutes: the floor tells a slow spell from a slow query.
 
 It prints one table and how each figure grows from the smallest to the largest size.
 
@@ -64,6 +67,7 @@ class ScaleRow:
     fresh_p50_ms: float
     fresh_max_ms: float
     list_rps_32: float
+    floor_p50_ms: float
 
     def markdown(self) -> str:
         return (
@@ -73,14 +77,14 @@ class ScaleRow:
             f"| {self.term_first_p50_ms:.2f} | {self.term_last_p50_ms:.2f} "
             f"({self.term_pages} pages) "
             f"| {self.fresh_p50_ms:.1f} / {self.fresh_max_ms:.1f} "
-            f"| {self.list_rps_32:,.0f} |"
+            f"| {self.list_rps_32:,.0f} | {self.floor_p50_ms:.2f} |"
         )
 
 
 TABLE_HEADER = (
     "| database | exercises | load s | list p50 ms | list p99 ms | search p99 ms "
     "| walk first p50 ms | walk last p50 ms | phase first p50 ms | phase last p50 ms "
-    "| new filters p50 / max ms | list req/s at 32 |"
+    "| new filters p50 / max ms | list req/s at 32 | floor p50 ms |"
 )
 
 
@@ -147,6 +151,7 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
             many = run_wrk(
                 api.base_url + FILTERED_LIST, duration=arguments.duration, connections=32
             )
+            floor = run_wrk(api.base_url + "/healthz", **one)
         finally:
             api.stop()
     results = (
@@ -156,6 +161,7 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
         ("phase", term_first),
         ("phase last page", term_last_page),
         ("32 connections", many),
+        ("floor", floor),
     )
     for name, result in results:
         if result.failures:
@@ -176,6 +182,7 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
         fresh_p50_ms=fresh[len(fresh) // 2],
         fresh_max_ms=fresh[-1],
         list_rps_32=many.requests_per_second,
+        floor_p50_ms=floor.p50_ms,
     )
 
 
