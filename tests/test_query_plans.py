@@ -24,6 +24,8 @@ pytestmark = pytest.mark.parametrize("database_kind", ["postgresql"], indirect=T
 
 # Enough uses for every pooled connection to pass psycopg's threshold of five.
 REPEATS = 20
+# The text of a page of /v1/exercises, as LIKE matches it.
+LIST_PAGE = "SELECT exercise.id, exercise.slug%AS page ON%"
 
 
 @pytest.fixture
@@ -67,10 +69,23 @@ class TestListExercisesPlans:
         bodies = [uncached.get(url) for _ in range(REPEATS)]
         assert {response.status_code for response in bodies} == {200}
         assert all(response.json() == bodies[0].json() for response in bodies)
-        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%")
+        plans = kept_plans(postgres_database, LIST_PAGE)
         assert plans, "the list page was never prepared"
         assert all(custom == 0 for _, custom in plans), plans
         assert sum(generic for generic, _ in plans) >= REPEATS - 5 * len(plans)
+
+    def test_not_found_and_not_modified_keep_the_plans(self, uncached, postgres_database):
+        # A 404 or a 304 is an answer, not a failure: its read transaction commits too,
+        # where a rollback would have made psycopg forget the prepared statements.
+        url = "/v1/exercises?phase=rehab&goal=strength&limit=2"
+        etag = uncached.get(url).headers["etag"]
+        for _ in range(REPEATS):
+            assert uncached.get(url).status_code == 200
+            assert uncached.get("/v1/exercises/no-such-exercise").status_code == 404
+            assert uncached.get(url, headers={"If-None-Match": etag}).status_code == 304
+        plans = kept_plans(postgres_database, LIST_PAGE)
+        assert plans, "the list page was never prepared"
+        assert all(custom == 0 for _, custom in plans), plans
 
     def test_later_pages_share_one_statement(self, uncached, postgres_database):
         # The keyset position stays a parameter: the pages after the first are one
@@ -80,7 +95,7 @@ class TestListExercisesPlans:
         for _ in range(REPEATS):
             page = uncached.get(url, params={"cursor": cursor}).json()
             cursor = page["next_cursor"] or uncached.get(url).json()["next_cursor"]
-        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%$1%")
+        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%$1%AS page ON%")
         assert len(plans) >= 1, "later pages were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
