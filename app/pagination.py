@@ -97,9 +97,15 @@ def invalid_cursor_key() -> InvalidParameters:
     )
 
 
-def _fits_column(value: str | int) -> bool:
-    # Integer key columns are 32-bit in PostgreSQL; a larger number must not reach them.
-    return not isinstance(value, int) or -(2**31) <= value < 2**31
+def fits_column(value: Any) -> bool:
+    """Whether a cursor's key value can be compared with a column on every database:
+    PostgreSQL's integer keys are 32-bit and its text cannot hold NUL, and a value that
+    does not fit must not reach them (it would be an error there, not a 422)."""
+    if isinstance(value, int):
+        return -(2**31) <= value < 2**31
+    if isinstance(value, str):
+        return "\x00" not in value
+    return True
 
 
 def keyset_page(
@@ -115,7 +121,7 @@ def keyset_page(
     `Goal.slug`, of `key_type` str), after the key `after`."""
     total: int = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     if after is not None:
-        if len(after) != 1 or type(after[0]) is not key_type or not _fits_column(after[0]):
+        if len(after) != 1 or type(after[0]) is not key_type or not fits_column(after[0]):
             raise invalid_cursor_key()
         statement = statement.where(key > after[0])
     rows = list(
@@ -133,7 +139,7 @@ def parse_key(after: list[Any], types: Sequence[type[str] | type[int]]) -> list[
     if len(after) != len(types):
         raise invalid_cursor_key()
     for value, kind in zip(after, types, strict=True):
-        if type(value) is not kind or not _fits_column(value):
+        if type(value) is not kind or not fits_column(value):
             raise invalid_cursor_key()
     return after
 

@@ -504,6 +504,9 @@ class TestForgedCursors:
             b'{"f": "%s", "k": [true, false]}',
             b'{"f": "%s", "k": [99999999999999999999]}',
             b'{"f": "%s", "k": [3000000000]}',
+            # PostgreSQL text cannot hold NUL.
+            b'{"f": "%s", "k": ["a\\u0000b", 1]}',
+            b'{"f": "%s", "k": ["a\\u0000b"]}',
         ],
     )
     def test_is_a_422(self, client, url, payload):

@@ -255,7 +255,9 @@ class TestGetPhase:
     def test_bad_paging_parameters(self, client):
         assert_bad_paging_parameters_are_problems(client, "/v1/phases/acute")
 
-    @pytest.mark.parametrize("key", [[10], ["10", "x"], [10, 5], [2**31, "x"], [True, "x"]])
+    @pytest.mark.parametrize(
+        "key", [[10], ["10", "x"], [10, 5], [2**31, "x"], [True, "x"], [10, "x\x00"]]
+    )
     def test_signed_cursor_with_a_key_that_does_not_fit(self, client, key):
         cursor = signed_cursor("phases", "acute", key)
         response = client.get("/v1/phases/acute", params={"cursor": cursor})
@@ -336,7 +338,9 @@ class TestGetGoal:
     def test_bad_paging_parameters(self, client):
         assert_bad_paging_parameters_are_problems(client, "/v1/goals/strength")
 
-    @pytest.mark.parametrize("key", [["Nordic"], ["Nordic", 1], [1, "x"], ["a", "b", "c"]])
+    @pytest.mark.parametrize(
+        "key", [["Nordic"], ["Nordic", 1], [1, "x"], ["a", "b", "c"], ["Nordic\x00", "x"]]
+    )
     def test_signed_cursor_with_a_key_that_does_not_fit(self, client, key):
         cursor = signed_cursor("goals", "strength", key)
         response = client.get("/v1/goals/strength", params={"cursor": cursor})
@@ -432,7 +436,14 @@ class TestGetCondition:
         assert_bad_paging_parameters_are_problems(client, "/v1/conditions/acute-hamstring-strain")
 
     @pytest.mark.parametrize(
-        "key", [["avoid", "Nordic"], ["never", "Nordic", "x"], [1, "Nordic", "x"], []]
+        "key",
+        [
+            ["avoid", "Nordic"],
+            ["never", "Nordic", "x"],
+            [1, "Nordic", "x"],
+            [],
+            ["avoid", "N\x00", "x"],
+        ],
     )
     def test_signed_cursor_with_a_key_that_does_not_fit(self, client, key):
         cursor = signed_cursor("conditions", "acute-hamstring-strain", key)

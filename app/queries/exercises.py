@@ -30,6 +30,7 @@ from app.models import (
     Progression,
     UTCDateTime,
 )
+from app.pagination import fits_column
 from app.queries.catalogue import REVISION_MEMO
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
@@ -577,12 +578,11 @@ def _parse_key(key: list[Any], types: tuple[str, ...]) -> list[Any]:
         raise invalid
     parsed: list[Any] = []
     for value, kind in zip(key, types, strict=True):
-        # Integer ids are 32-bit on PostgreSQL; a larger number must not reach them.
-        if kind == "int" and type(value) is int and -(2**31) <= value < 2**31:
+        if kind == "int" and type(value) is int and fits_column(value):
             parsed.append(value)
         elif kind == "float" and type(value) in (int, float) and math.isfinite(value):
             parsed.append(float(value))
-        elif kind == "str" and type(value) is str:
+        elif kind == "str" and type(value) is str and fits_column(value):
             parsed.append(value)
         elif kind == "datetime" and type(value) is str:
             try:
