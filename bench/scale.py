@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(rows[-1].markdown(), file=sys.stderr)
     print()
     print(TABLE_HEADER)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row.markdown())
     print()

@@ -99,6 +99,20 @@ class TestListExercisesPlans:
         assert len(plans) >= 1, "later pages were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
+    def test_pages_of_different_exercises_share_one_links_statement(
+        self, uncached, postgres_database
+    ):
+        # A page's ids are one array parameter: the links of every page of the same
+        # size are one prepared statement, whichever exercises the page holds.
+        url = "/v1/exercises?limit=2"
+        cursor = None
+        for _ in range(REPEATS):
+            page = uncached.get(url, params={"cursor": cursor} if cursor else {}).json()
+            cursor = page["next_cursor"]
+        plans = kept_plans(postgres_database, "SELECT exercise_phase.exercise_id%= ANY%")
+        assert plans, "the page's links were never prepared"
+        assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
+
 
 class TestPhaseDetailPlans:
     def test_a_repeated_detail_page_runs_its_kept_plan(self, uncached, postgres_database):
