@@ -15,13 +15,16 @@ request queries and renders), and measures with wrk:
   no database and no rendering. This machine is shared, and its speed drifts by up to
   twice over minutes: the floor tells a slow spell from a slow query.
 
-It prints one table and how each figure grows from the smallest to the largest size.
+The 1-connection runs go round in turns (`--repeat`, 3 by default) and each figure is
+the median of its turns. It prints one table and how each figure grows from the
+smallest to the largest size.
 
     python -m bench.scale --sizes 1000,10000,100000 --duration 3
 """
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -142,47 +145,52 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
                 run_wrk(api.base_url + url, duration=1, connections=2 * WORKERS)
             for url in (last, term_last):
                 run_wrk(url, duration=1, connections=2 * WORKERS)
-            listing = run_wrk(api.base_url + FILTERED_LIST, **one)
-            search = run_wrk(api.base_url + SEARCH, **one)
-            first_page = run_wrk(api.base_url + WALK, **one)
-            last_page = run_wrk(last, **one)
-            term_first = run_wrk(api.base_url + TERM, **one)
-            term_last_page = run_wrk(term_last, **one)
+            # The 1-connection runs go round in turns, `--repeat` times, and each figure
+            # is the median of its turns: a spell of this shared machine lasting a few
+            # seconds then skews one turn, not the figure.
+            latency_urls = {
+                "list": api.base_url + FILTERED_LIST,
+                "search": api.base_url + SEARCH,
+                "walk first page": api.base_url + WALK,
+                "walk last page": last,
+                "phase": api.base_url + TERM,
+                "phase last page": term_last,
+                "floor": api.base_url + "/healthz",
+            }
+            turns = [
+                {name: run_wrk(url, **one) for name, url in latency_urls.items()}
+                for _ in range(arguments.repeat)
+            ]
             many = run_wrk(
                 api.base_url + FILTERED_LIST, duration=arguments.duration, connections=32
             )
-            floor = run_wrk(api.base_url + "/healthz", **one)
         finally:
             api.stop()
-    results = (
-        ("list", listing),
-        ("search", search),
-        ("walk", last_page),
-        ("phase", term_first),
-        ("phase last page", term_last_page),
-        ("32 connections", many),
-        ("floor", floor),
-    )
-    for name, result in results:
+    runs = [(name, result) for turn in turns for name, result in turn.items()]
+    for name, result in [*runs, ("32 connections", many)]:
         if result.failures:
             raise RuntimeError(f"{kind} {size} {name}: {result.failures} failures")
+
+    def median(name: str, percentile: str) -> float:
+        return statistics.median(getattr(turn[name], percentile) for turn in turns)
+
     return ScaleRow(
         database=kind,
         size=size,
         load_seconds=load_seconds,
-        list_p50_ms=listing.p50_ms,
-        list_p99_ms=listing.p99_ms,
-        search_p99_ms=search.p99_ms,
-        first_page_p50_ms=first_page.p50_ms,
-        last_page_p50_ms=last_page.p50_ms,
+        list_p50_ms=median("list", "p50_ms"),
+        list_p99_ms=median("list", "p99_ms"),
+        search_p99_ms=median("search", "p99_ms"),
+        first_page_p50_ms=median("walk first page", "p50_ms"),
+        last_page_p50_ms=median("walk last page", "p50_ms"),
         pages=pages,
-        term_first_p50_ms=term_first.p50_ms,
-        term_last_p50_ms=term_last_page.p50_ms,
+        term_first_p50_ms=median("phase", "p50_ms"),
+        term_last_p50_ms=median("phase last page", "p50_ms"),
         term_pages=term_pages,
         fresh_p50_ms=fresh[len(fresh) // 2],
         fresh_max_ms=fresh[-1],
         list_rps_32=many.requests_per_second,
-        floor_p50_ms=floor.p50_ms,
+        floor_p50_ms=median("floor", "p50_ms"),
     )
 
 
@@ -215,13 +223,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--duration", type=float, default=3, help="seconds per wrk run")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="turns of the 1-connection runs (median taken)"
+    )
     arguments = parser.parse_args(argv)
     if not Path(WRK).exists():
         sys.exit(f"{WRK} is missing: scripts/ensure-debian-package {WRK} wrk installs it")
     print(f"# Scale, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
     print(f"command: python -m bench.scale {' '.join(sys.argv[1:] if argv is None else argv)}")
-    print(f"response cache off; {WORKERS} workers; wrk -t1 -c1 (latency), -t2 -c32 (req/s)")
+    print(
+        f"response cache off; {WORKERS} workers; wrk -t1 -c1 (latency, median of "
+        f"{arguments.repeat} turns), -t2 -c32 (req/s)"
+    )
     rows: list[ScaleRow] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
