@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     response_cache_revalidate_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="How often a process checks for a new catalogue revision; after a "
-        "reseed it may serve the previous one for up to this long.",
+        description="How often a process checks for a new catalogue revision, in the "
+        "background; after a reseed it may serve the previous one for up to twice this long.",
     )
     response_cache_max_entries: int = Field(
         default=4096, ge=1, description="Responses kept per process (up to 1 MiB each)."

@@ -7,6 +7,8 @@ after the catalogue changes.
 """
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from app.main import create_asgi_app
+from app.caching import ResponseCache, read_current_revision
+from app.main import create_app, create_asgi_app
 from app.seeding import read_catalogue, seed_catalogue
 from app.settings import Settings
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
@@ -139,6 +142,38 @@ class TestCacheHits:
         assert uncached.get("/v1/exercises/lying-hamstring-stretch").json()["summary"] == (
             "Changed."
         )
+
+    def test_a_hit_does_not_wait_for_the_revision_check(self, database):
+        # Once a revision is known, the periodic check runs in the background: a hit
+        # is answered while the check is still waiting on the database (an idle
+        # process, whose revision is older, awaits it: TestReadsDuringReseed).
+        checks: list[threading.Event] = []
+        release = threading.Event()
+
+        def slow_revision() -> str:
+            done = threading.Event()
+            checks.append(done)
+            if len(checks) > 1:
+                release.wait(10)
+            revision = read_current_revision()
+            done.set()
+            return revision
+
+        app = ResponseCache(
+            create_app(), read_revision=slow_revision, revalidate_seconds=1, max_entries=10
+        )
+        with TestClient(app) as cached:
+            first = cached.get("/v1/exercises?phase=acute")
+            time.sleep(1.05)  # due for a check; the known revision is under two intervals old
+            again = cached.get("/v1/exercises?phase=acute")
+            assert again.content == first.content
+            assert not checks[-1].is_set(), "the hit waited for the revision check"
+            more = [cached.get("/v1/exercises?phase=acute") for _ in range(3)]
+            assert len(checks) == 2, "one check at a time"
+            release.set()
+            assert checks[-1].wait(10)
+            cached.get("/v1/exercises?phase=acute")  # lets the check's task finish
+        assert all(response.content == first.content for response in more)
 
     def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
         cached = client(response_cache_revalidate_seconds=0)
