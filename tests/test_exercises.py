@@ -67,6 +67,21 @@ class TestListExercises:
         assert item["cautions"] is None
         datetime.fromisoformat(item["updated_at"])
 
+    def test_every_item_lists_its_own_phases_goals_and_equipment(
+        self, client, catalogue: Catalogue
+    ):
+        # A page reads phases and goals from the exercise's copies of their ids and
+        # equipment in the page's own statement: each item must still get its own.
+        phase_order = [phase.slug for phase in sorted(catalogue.phases, key=lambda p: p.order)]
+        items = client.get("/v1/exercises", params={"limit": 100}).json()["items"]
+        listed = {item["slug"]: item for item in items}
+        assert listed.keys() == {entry.slug for entry in catalogue.exercises}
+        for entry in catalogue.exercises:
+            in_phases = {membership.phase for membership in entry.phases}
+            assert listed[entry.slug]["phases"] == [p for p in phase_order if p in in_phases]
+            assert listed[entry.slug]["goals"] == sorted(entry.goals)
+            assert listed[entry.slug]["equipment"] == sorted(entry.equipment)
+
     @pytest.mark.parametrize(
         ("parameter", "values", "predicate"),
         [

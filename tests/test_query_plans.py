@@ -90,27 +90,38 @@ class TestListExercisesPlans:
     def test_later_pages_share_one_statement(self, uncached, postgres_database):
         # The keyset position stays a parameter: the pages after the first are one
         # prepared statement, not one each.
-        url = "/v1/exercises?limit=1"
-        cursor = uncached.get(url).json()["next_cursor"]
+        # (httpx replaces a URL's query with `params`: every parameter goes in `params`.)
+        first = {"limit": 1}
+        cursor = uncached.get("/v1/exercises", params=first).json()["next_cursor"]
         for _ in range(REPEATS):
-            page = uncached.get(url, params={"cursor": cursor}).json()
-            cursor = page["next_cursor"] or uncached.get(url).json()["next_cursor"]
+            page = uncached.get("/v1/exercises", params={**first, "cursor": cursor}).json()
+            cursor = (
+                page["next_cursor"]
+                or uncached.get("/v1/exercises", params=first).json()["next_cursor"]
+            )
         plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%$1%AS page ON%")
         assert len(plans) >= 1, "later pages were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
-    def test_pages_of_different_exercises_share_one_links_statement(
+    def test_pages_of_different_exercises_share_one_cautions_statement(
         self, uncached, postgres_database
     ):
-        # A page's ids are one array parameter: the links of every page of the same
+        # A page's ids are one array parameter: the cautions of every page of the same
         # size are one prepared statement, whichever exercises the page holds.
-        url = "/v1/exercises?limit=2"
+        first = {"limit": 2, "safe_for": "sciatica-nerve-symptoms"}
         cursor = None
+        pages = set()
         for _ in range(REPEATS):
-            page = uncached.get(url, params={"cursor": cursor} if cursor else {}).json()
+            after = {"cursor": cursor} if cursor else {}
+            response = uncached.get("/v1/exercises", params={**first, **after})
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert len(page["items"]) <= 2
+            pages.add(tuple(item["slug"] for item in page["items"]))
             cursor = page["next_cursor"]
-        plans = kept_plans(postgres_database, "SELECT exercise_phase.exercise_id%= ANY%")
-        assert plans, "the page's links were never prepared"
+        assert len(pages) >= 3, "the walk should see several different pages"
+        plans = kept_plans(postgres_database, "SELECT contraindication.exercise_id%= ANY%")
+        assert plans, "the page's cautions were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
 

@@ -78,13 +78,29 @@ def check_ready(session: Session, *, expected_revision: str | None) -> None:
     get_catalogue_state(session)
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The terms of one catalogue revision: ids by slug, and slugs by id (for phases, in
+    phase order), of every kind ("phase", "goal", "condition", "source")."""
+
+    ids: dict[str, dict[str, int]]
+    slugs: dict[str, dict[int, str]]
+
+    def slugs_of(self, kind: str, ids: list[int]) -> list[str]:
+        """The slugs of `ids`: phases in phase order, other kinds by slug."""
+        slugs = self.slugs[kind]
+        if kind == "phase":
+            return [slug for term_id, slug in slugs.items() if term_id in ids]
+        return sorted(slugs[term_id] for term_id in ids)
+
+
 @dataclass
 class _Memo:
-    """Facts about one catalogue revision: the ids of its terms by slug, and the counts
-    (how many exercises match a filter, how many a term links) asked for so far."""
+    """Facts about one catalogue revision: its terms, and the counts (how many
+    exercises match a filter, how many a term links) asked for so far."""
 
     revision: tuple[str, datetime]
-    term_ids: dict[str, dict[str, int]]
+    terms: Terms
     max_counts: int
     counts: dict[str, Any] = field(default_factory=dict)
     # Several request threads share a memo: lookups and evictions must not interleave.
@@ -133,7 +149,7 @@ class RevisionMemo:
         memo = self.memo  # one read: another thread may replace it meanwhile
         if memo is not None and memo.revision == revision:
             return memo
-        fresh = _Memo(revision, _read_term_ids(session), self.max_counts)
+        fresh = _Memo(revision, _read_terms(session), self.max_counts)
         if memo is None or memo.revision[1] < revision[1]:
             self.memo = fresh
         return fresh
@@ -152,17 +168,25 @@ _TERM_TABLES: dict[str, Any] = {
 }
 
 
-def _read_term_ids(session: Session) -> dict[str, dict[str, int]]:
-    """{"goal": {"strength": 3, ...}, ...} for every term table, in one query."""
+def _read_terms(session: Session) -> Terms:
+    """Every term of every kind, in one query."""
     rows = session.execute(
         sa.union_all(
             *(
-                sa.select(sa.literal(kind).label("kind"), col(model.slug), col(model.id))
+                sa.select(
+                    sa.literal(kind).label("kind"),
+                    col(model.slug).label("slug"),
+                    col(model.id).label("id"),
+                    (col(Phase.order) if model is Phase else sa.literal(0)).label("place"),
+                )
                 for kind, model in _TERM_TABLES.items()
             )
-        )
+        ).order_by(sa.literal_column("place"))
     )
-    term_ids: dict[str, dict[str, int]] = {kind: {} for kind in _TERM_TABLES}
-    for kind, slug, term_id in rows:
-        term_ids[kind][slug] = term_id
-    return term_ids
+    terms = Terms(
+        ids={kind: {} for kind in _TERM_TABLES}, slugs={kind: {} for kind in _TERM_TABLES}
+    )
+    for kind, slug, term_id, _ in rows:
+        terms.ids[kind][slug] = term_id
+        terms.slugs[kind][term_id] = slug
+    return terms

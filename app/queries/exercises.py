@@ -25,13 +25,11 @@ from app.models import (
     ExerciseEquipment,
     ExerciseGoal,
     ExercisePhase,
-    Goal,
-    Phase,
     Progression,
     UTCDateTime,
 )
 from app.pagination import fits_column
-from app.queries.catalogue import REVISION_MEMO
+from app.queries.catalogue import REVISION_MEMO, Terms
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
@@ -143,6 +141,8 @@ class ExercisePage:
 
 
 # Columns a list item shows: the big JSON columns (instructions, dosage) stay unread.
+# Phases and goals come from the exercise's own copies of their ids, equipment from one
+# subquery per row: a page is one statement, not one per kind of link.
 _LISTED_COLUMNS = (
     col(Exercise.id),
     col(Exercise.slug),
@@ -152,6 +152,12 @@ _LISTED_COLUMNS = (
     col(Exercise.position),
     col(Exercise.difficulty),
     col(Exercise.updated_at),
+    col(Exercise.phase_ids),
+    col(Exercise.goal_ids),
+    sa.select(sa.func.aggregate_strings(col(ExerciseEquipment.equipment), ","))
+    .where(col(ExerciseEquipment.exercise_id) == Exercise.id)
+    .scalar_subquery()
+    .label("equipment"),
 )
 
 
@@ -167,17 +173,19 @@ def list_exercises(
 
     Plain column rows, not ORM objects: building model instances with their
     relationships cost more than all the SQL of a page. A page is a fixed number of
-    queries whatever its size: the page itself, then each kind of link for all of it."""
+    queries whatever its size: the page with its links, then with `safe_for` the
+    page's cautions."""
     memo = REVISION_MEMO.current(session)
+    term_ids = memo.terms.ids
     query = f"exercises|{sort}|{filters.model_dump_json()}"
     total = memo.recall(query)
     if total is None:  # a query counted in this revision has had its values checked
-        _check_known_values(session, filters, memo.term_ids)
+        _check_known_values(session, filters, term_ids)
     search = _search(session, filters.q) if filters.q else None
-    order = _Ordering.choose(sort, filters, search, memo.term_ids)
+    order = _Ordering.choose(sort, filters, search, term_ids)
     conditions = _conditions(
         filters,
-        memo.term_ids,
+        term_ids,
         phase_joined=order.join_phase is not None,
         id_arrays=session.get_bind().dialect.name == "postgresql",
     )
@@ -217,7 +225,7 @@ def list_exercises(
         rows = rows[:limit]
         next_key = [_json_key(value) for value in rows[-1][len(_LISTED_COLUMNS) :]]
     return ExercisePage(
-        items=_with_links(session, rows, filters.safe_for), total=total, next_key=next_key
+        items=_listed(session, rows, memo.terms, filters.safe_for), total=total, next_key=next_key
     )
 
 
@@ -234,30 +242,6 @@ def _in_page(exercise_id: Any, *, as_array: bool) -> ColumnElement[bool]:
         return in_array
     in_list: ColumnElement[bool] = exercise_id.in_(sa.bindparam("ids", expanding=True))
     return in_list
-
-
-def _page_links(*, as_array: bool) -> sa.CompoundSelect[*tuple[Any, ...]]:
-    """(exercise, kind of link, slug, place) for a page's exercises: phases in phase
-    order, the rest by slug."""
-    return sa.union_all(
-        sa.select(
-            col(ExercisePhase.exercise_id),
-            sa.literal("phase").label("kind"),
-            col(Phase.slug).label("slug"),
-            col(Phase.order).label("place"),
-        )
-        .join(Phase)
-        .where(_in_page(col(ExercisePhase.exercise_id), as_array=as_array)),
-        sa.select(col(ExerciseGoal.exercise_id), sa.literal("goal"), col(Goal.slug), sa.literal(0))
-        .join(Goal)
-        .where(_in_page(col(ExerciseGoal.exercise_id), as_array=as_array)),
-        sa.select(
-            col(ExerciseEquipment.exercise_id),
-            sa.literal("equipment"),
-            col(ExerciseEquipment.equipment),
-            sa.literal(0),
-        ).where(_in_page(col(ExerciseEquipment.exercise_id), as_array=as_array)),
-    ).order_by(sa.literal_column("place"), sa.literal_column("slug"))
 
 
 def _page_cautions(*, as_array: bool) -> sa.Select[*tuple[Any, ...]]:
@@ -281,25 +265,18 @@ def _page_cautions(*, as_array: bool) -> sa.Select[*tuple[Any, ...]]:
 
 
 # Built once, keyed by whether the database takes the ids as an array (PostgreSQL): a
-# page neither rebuilds these statements nor writes its ids into them.
-_PAGE_LINKS = {as_array: _page_links(as_array=as_array) for as_array in (False, True)}
+# page neither rebuilds this statement nor writes its ids into it.
 _PAGE_CAUTIONS = {as_array: _page_cautions(as_array=as_array) for as_array in (False, True)}
 
 
-def _with_links(
-    session: Session, rows: Sequence[sa.Row[Any]], safe_for: list[str]
+def _listed(
+    session: Session, rows: Sequence[sa.Row[Any]], terms: Terms, safe_for: list[str]
 ) -> list[ListedExercise]:
-    """The page's rows with their phases, goals and equipment (one query for the whole
-    page), and with `safe_for` their cautions (one more)."""
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    as_array = session.get_bind().dialect.name == "postgresql"
-    linked: dict[tuple[int, str], list[str]] = {}
-    for exercise_id, kind, slug, _ in session.execute(_PAGE_LINKS[as_array], {"ids": ids}).all():
-        linked.setdefault((exercise_id, kind), []).append(slug)
+    """The page's rows as list items, with `safe_for` their cautions (one more query)."""
     cautions: dict[int, list[Caution]] = {}
-    if safe_for:
+    if rows and safe_for:
+        as_array = session.get_bind().dialect.name == "postgresql"
+        ids = [row.id for row in rows]
         found = session.execute(_PAGE_CAUTIONS[as_array], {"ids": ids, "safe_for": safe_for})
         for exercise_id, *caution in found:
             cautions.setdefault(exercise_id, []).append(Caution(*caution))
@@ -314,9 +291,9 @@ def _with_links(
             updated_at=row.updated_at,
             # Sorted here, as the detail view does: a database's collation must not
             # order slugs differently on SQLite and PostgreSQL.
-            equipment=sorted(linked.get((row.id, "equipment"), [])),
-            phases=linked.get((row.id, "phase"), []),  # in phase order
-            goals=sorted(linked.get((row.id, "goal"), [])),
+            equipment=sorted(row.equipment.split(",")) if row.equipment else [],
+            phases=terms.slugs_of("phase", row.phase_ids),
+            goals=terms.slugs_of("goal", row.goal_ids),
             cautions=sorted(cautions.get(row.id, []), key=lambda c: c.condition)
             if safe_for
             else None,
