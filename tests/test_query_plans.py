@@ -112,7 +112,7 @@ class TestListExercisesPlans:
         cursor = None
         pages = set()
         for _ in range(REPEATS):
-            after = {"cursor": cursor} if cursor else {}
+            after: dict[str, str] = {"cursor": cursor} if cursor else {}
             response = uncached.get("/v1/exercises", params={**first, **after})
             assert response.status_code == 200, response.text
             page = response.json()
