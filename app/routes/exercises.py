@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -44,7 +45,7 @@ class ExerciseListParameters(ExerciseFilters):
 
 
 @router.get("", operation_id="listExercises", summary="List exercises")
-def list_exercises_route(
+async def list_exercises_route(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -57,8 +58,9 @@ def list_exercises_route(
         parameters.model_dump(include=set(ExerciseFilters.model_fields))
     )
     fingerprint = query_fingerprint(parameters.model_dump(mode="json", exclude={"limit", "cursor"}))
-    page = list_exercises(
+    page = await read(
         session,
+        list_exercises,
         filters=filters,
         sort=parameters.sort,
         limit=parameters.limit,
@@ -77,9 +79,9 @@ def list_exercises_route(
 
 
 @router.get("/{slug}", operation_id="getExercise", summary="Get one exercise")
-def get_exercise_route(
+async def get_exercise_route(
     slug: Annotated[str, slug_path("sitting-heel-dig")], session: SessionDep
 ) -> ExerciseDetail:
     """One exercise in full: instructions, dosage, phases, goals, contraindications,
     progressions and regressions, and the verbatim evidence behind each claim."""
-    return ExerciseDetail.from_row(get_exercise(session, slug=slug))
+    return ExerciseDetail.from_row(await read(session, get_exercise, slug=slug))

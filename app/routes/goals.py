@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.goals import count_goal_exercises, get_goal, goal_exercises, list_goals
 from app.routes.common import (
@@ -30,7 +31,7 @@ FINGERPRINT = query_fingerprint({"list": "goals"})
 
 
 @router.get("", operation_id="listGoals", summary="List goals")
-def list_goals_route(
+async def list_goals_route(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -39,7 +40,7 @@ def list_goals_route(
 ) -> Page[GoalOut]:
     """Goals exercises serve (flexibility, pain relief, strength, ...), by slug."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = list_goals(session, limit=limit, after=after)
+    rows, total, next_key = await read(session, list_goals, limit=limit, after=after)
     items = [GoalOut.from_row(row) for row in rows]
     return envelope(
         request,

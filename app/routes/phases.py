@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.phases import count_phase_exercises, get_phase, list_phases, phase_exercises
 from app.routes.common import (
@@ -30,7 +31,7 @@ FINGERPRINT = query_fingerprint({"list": "phases"})
 
 
 @router.get("", operation_id="listPhases", summary="List rehab phases")
-def list_phases_route(
+async def list_phases_route(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -40,7 +41,7 @@ def list_phases_route(
     """The rehab phases in order (acute, rehab, return-to-sport), with what each is for
     and the criteria for moving on."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = list_phases(session, limit=limit, after=after)
+    rows, total, next_key = await read(session, list_phases, limit=limit, after=after)
     items = [PhaseOut.from_row(row) for row in rows]
     return envelope(
         request,

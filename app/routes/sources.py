@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.caching import catalogue_validators
+from app.database import read
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.sources import (
     count_source_citations,
@@ -35,7 +36,7 @@ FINGERPRINT = query_fingerprint({"list": "sources"})
 
 
 @router.get("", operation_id="listSources", summary="List sources")
-def list_sources_route(
+async def list_sources_route(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -45,7 +46,7 @@ def list_sources_route(
     """The source documents the catalogue is built from, with what each says about its
     own credibility."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = list_sources(session, limit=limit, after=after)
+    rows, total, next_key = await read(session, list_sources, limit=limit, after=after)
     items = [SourceOut.from_row(row) for row in rows]
     return envelope(
         request,
