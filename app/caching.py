@@ -23,28 +23,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.database import get_engine
+from app.database import get_engine, read
 from app.errors import NotModified
-from app.models import CatalogueState
-from app.queries.catalogue import get_catalogue_state
+from app.queries.catalogue import CatalogueRevision, get_catalogue_state
 from app.routes.common import SessionDep
 from app.security import is_acceptable_request_id
 
+Answer = TypeVar("Answer")
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
 
-def catalogue_revision(state: CatalogueState) -> str:
-    """What a rendered response depends on: the content hash and the last change time."""
-    return f"{state.version}|{state.updated_at.isoformat()}"
-
-
-def entity_tag(state: CatalogueState, request: Request) -> str:
+def entity_tag(state: CatalogueRevision, request: Request) -> str:
     """Strong ETag for this representation: catalogue state, URL and `Accept-Encoding`.
 
     The state is the content hash *and* the time of the last change: bodies carry each
@@ -56,7 +52,7 @@ def entity_tag(state: CatalogueState, request: Request) -> str:
     compression middleware picks; the same client always sends the same header."""
     query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
     accept_encoding = request.headers.get("accept-encoding", "")
-    key = f"{catalogue_revision(state)}|{request.url.path}|{query}|{accept_encoding}"
+    key = f"{state.tag}|{request.url.path}|{query}|{accept_encoding}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -78,12 +74,12 @@ def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
     return updated_at.replace(microsecond=0) <= since
 
 
-def catalogue_validators(request: Request, response: Response, session: SessionDep) -> None:
-    """Route dependency: set ETag, Last-Modified and Cache-Control, or raise
-    `NotModified` when the client already has this version."""
+def check_validators(request: Request, response: Response, session: Session) -> None:
+    """Set ETag, Last-Modified and Cache-Control from the state of the catalogue the
+    session reads, or raise `NotModified` when the client already has this version."""
     state = get_catalogue_state(session)
     # Tells `ResponseCache` which revision this response was rendered from.
-    request.state.catalogue_revision = catalogue_revision(state)
+    request.state.catalogue_revision = state.tag
     etag = entity_tag(state, request)
     headers = {
         "ETag": etag,
@@ -104,10 +100,44 @@ def catalogue_validators(request: Request, response: Response, session: SessionD
     response.headers.update(headers)
 
 
+def catalogue_validators(request: Request, response: Response, session: SessionDep) -> None:
+    """Route dependency for routes that query in several steps (sync routes): the
+    validators, checked before the route runs (see `check_validators`)."""
+    check_validators(request, response, session)
+
+
+@dataclass(frozen=True)
+class CatalogueRead:
+    """One request's read of the catalogue: `await catalogue_read(query, **arguments)`
+    checks the validators (a 304 before any content is queried), runs the query
+    function, and ends the read transaction, all in one worker-thread hop. As a
+    dependency of its own, the validators would take a hop (and a thread wake-up) more."""
+
+    request: Request
+    response: Response
+    session: Session
+
+    async def __call__(self, query: Callable[..., Answer], /, **arguments: Any) -> Answer:
+        def checked(session: Session, **arguments: Any) -> Answer:
+            check_validators(self.request, self.response, session)
+            return query(session, **arguments)
+
+        return await read(self.session, checked, **arguments)
+
+
+async def _catalogue_read(
+    request: Request, response: Response, session: SessionDep
+) -> CatalogueRead:
+    return CatalogueRead(request, response, session)
+
+
+CatalogueReadDep = Annotated[CatalogueRead, Depends(_catalogue_read)]
+
+
 def read_current_revision() -> str:
     """The revision in the database now (for `ResponseCache`, outside any request)."""
     with Session(get_engine()) as session:
-        return catalogue_revision(get_catalogue_state(session))
+        return get_catalogue_state(session).tag
 
 
 # Headers a 304 repeats from the full response (RFC 9110 15.4.5).

@@ -59,6 +59,18 @@ CATALOGUE_READS = [
 
 
 class TestConditionalGet:
+    def test_the_catalogue_reads_cover_every_catalogue_route(self):
+        """Each route opts into the validators itself, so a new route must be added to
+        CATALOGUE_READS (and so to these tests) to be known to send them."""
+        paths = create_app().openapi()["paths"]
+        routes = {path for path, operations in paths.items() if path.startswith("/v1/")}
+        assert all(set(paths[path]) == {"get"} for path in routes)
+        covered = {
+            re.sub(r"^(/v1/[a-z]+/)[a-z0-9-]+$", r"\1{slug}", url.split("?")[0])
+            for url in CATALOGUE_READS
+        }
+        assert covered == routes
+
     @pytest.mark.parametrize("url", CATALOGUE_READS)
     def test_matching_etag_is_a_304_without_body(self, client, url):
         first = client.get(url)

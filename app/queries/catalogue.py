@@ -27,22 +27,43 @@ Counted = TypeVar("Counted")
 
 
 @dataclass(frozen=True)
+class CatalogueRevision:
+    """The catalogue's content hash and the time of its last change: what every
+    response is rendered from, and what caches key on."""
+
+    version: str
+    updated_at: datetime
+
+    @property
+    def tag(self) -> str:
+        return f"{self.version}|{self.updated_at.isoformat()}"
+
+
+@dataclass(frozen=True)
 class CatalogueSummary:
     version: str
     updated_at: datetime
     counts: dict[str, int]
 
 
-def get_catalogue_state(session: Session) -> CatalogueState:
+# Plain columns, not the ORM object: every catalogue read starts here, and loading a
+# mapped instance cost more than the statement.
+_STATE = sa.select(col(CatalogueState.version), col(CatalogueState.updated_at)).where(
+    col(CatalogueState.id) == 1
+)
+
+
+def get_catalogue_state(session: Session) -> CatalogueRevision:
     """The state of the catalogue the session reads. Read once per transaction: that is
     one snapshot, and a request's validators and queries all want its state."""
     transaction = session.get_transaction()
     known = session.info.get("catalogue_state")
     if known is not None and known[0] is transaction:
-        return cast(CatalogueState, known[1])
-    state = session.get(CatalogueState, 1)
-    if state is None:
+        return cast(CatalogueRevision, known[1])
+    row = session.connection().execute(_STATE).first()
+    if row is None:
         raise DatabaseUnavailable("The catalogue has not been seeded yet.")
+    state = CatalogueRevision(version=row.version, updated_at=row.updated_at)
     session.info["catalogue_state"] = (session.get_transaction(), state)
     return state
 

@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.caching import catalogue_validators
-from app.database import read
+from app.caching import CatalogueReadDep, catalogue_validators
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.conditions import (
     condition_exercises,
@@ -28,7 +27,6 @@ from app.schemas import ConditionDetail, ConditionOut
 
 router = APIRouter(
     prefix="/v1/conditions",
-    dependencies=[Depends(catalogue_validators)],
     responses=READ_RESPONSES,
     tags=["conditions"],
 )
@@ -39,13 +37,13 @@ FINGERPRINT = query_fingerprint({"list": "conditions"})
 async def list_conditions_route(
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_catalogue: CatalogueReadDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[ConditionOut]:
     """Conditions that make some exercises unsafe or call for caution, by slug."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = await read(session, list_conditions, limit=limit, after=after)
+    rows, total, next_key = await read_catalogue(list_conditions, limit=limit, after=after)
     items = [ConditionOut.from_row(row) for row in rows]
     return envelope(
         request,
@@ -58,7 +56,12 @@ async def list_conditions_route(
     )
 
 
-@router.get("/{slug}", operation_id="getCondition", summary="Get one condition")
+@router.get(
+    "/{slug}",
+    operation_id="getCondition",
+    summary="Get one condition",
+    dependencies=[Depends(catalogue_validators)],
+)
 def get_condition_route(
     request: Request,
     response: Response,

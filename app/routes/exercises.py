@@ -2,11 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
-from app.caching import catalogue_validators
-from app.database import read
+from app.caching import CatalogueReadDep
 from app.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -15,13 +14,12 @@ from app.pagination import (
     query_fingerprint,
 )
 from app.queries.exercises import ExerciseFilters, get_exercise, list_exercises
-from app.routes.common import READ_RESPONSES, SessionDep, envelope, read_cursor, slug_path
+from app.routes.common import READ_RESPONSES, envelope, read_cursor, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import ExerciseSort
 
 router = APIRouter(
     prefix="/v1/exercises",
-    dependencies=[Depends(catalogue_validators)],
     responses=READ_RESPONSES,
     tags=["exercises"],
 )
@@ -48,7 +46,7 @@ class ExerciseListParameters(ExerciseFilters):
 async def list_exercises_route(
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_catalogue: CatalogueReadDep,
     parameters: Annotated[ExerciseListParameters, Query()],
 ) -> Page[ExerciseItem]:
     """Exercises matching every filter given (a repeated filter matches any of its
@@ -58,8 +56,7 @@ async def list_exercises_route(
         parameters.model_dump(include=set(ExerciseFilters.model_fields))
     )
     fingerprint = query_fingerprint(parameters.model_dump(mode="json", exclude={"limit", "cursor"}))
-    page = await read(
-        session,
+    page = await read_catalogue(
         list_exercises,
         filters=filters,
         sort=parameters.sort,
@@ -80,8 +77,8 @@ async def list_exercises_route(
 
 @router.get("/{slug}", operation_id="getExercise", summary="Get one exercise")
 async def get_exercise_route(
-    slug: Annotated[str, slug_path("sitting-heel-dig")], session: SessionDep
+    slug: Annotated[str, slug_path("sitting-heel-dig")], read_catalogue: CatalogueReadDep
 ) -> ExerciseDetail:
     """One exercise in full: instructions, dosage, phases, goals, contraindications,
     progressions and regressions, and the verbatim evidence behind each claim."""
-    return ExerciseDetail.from_row(await read(session, get_exercise, slug=slug))
+    return ExerciseDetail.from_row(await read_catalogue(get_exercise, slug=slug))

@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.caching import catalogue_validators
-from app.database import read
+from app.caching import CatalogueReadDep, catalogue_validators
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.goals import count_goal_exercises, get_goal, goal_exercises, list_goals
 from app.routes.common import (
@@ -23,7 +22,6 @@ from app.schemas import GoalDetail, GoalOut
 
 router = APIRouter(
     prefix="/v1/goals",
-    dependencies=[Depends(catalogue_validators)],
     responses=READ_RESPONSES,
     tags=["goals"],
 )
@@ -34,13 +32,13 @@ FINGERPRINT = query_fingerprint({"list": "goals"})
 async def list_goals_route(
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_catalogue: CatalogueReadDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[GoalOut]:
     """Goals exercises serve (flexibility, pain relief, strength, ...), by slug."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = await read(session, list_goals, limit=limit, after=after)
+    rows, total, next_key = await read_catalogue(list_goals, limit=limit, after=after)
     items = [GoalOut.from_row(row) for row in rows]
     return envelope(
         request,
@@ -53,7 +51,12 @@ async def list_goals_route(
     )
 
 
-@router.get("/{slug}", operation_id="getGoal", summary="Get one goal")
+@router.get(
+    "/{slug}",
+    operation_id="getGoal",
+    summary="Get one goal",
+    dependencies=[Depends(catalogue_validators)],
+)
 def get_goal_route(
     request: Request,
     response: Response,

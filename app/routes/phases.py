@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.caching import catalogue_validators
-from app.database import read
+from app.caching import CatalogueReadDep, catalogue_validators
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.phases import count_phase_exercises, get_phase, list_phases, phase_exercises
 from app.routes.common import (
@@ -23,7 +22,6 @@ from app.schemas import PhaseDetail, PhaseOut
 
 router = APIRouter(
     prefix="/v1/phases",
-    dependencies=[Depends(catalogue_validators)],
     responses=READ_RESPONSES,
     tags=["phases"],
 )
@@ -34,14 +32,14 @@ FINGERPRINT = query_fingerprint({"list": "phases"})
 async def list_phases_route(
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_catalogue: CatalogueReadDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[PhaseOut]:
     """The rehab phases in order (acute, rehab, return-to-sport), with what each is for
     and the criteria for moving on."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = await read(session, list_phases, limit=limit, after=after)
+    rows, total, next_key = await read_catalogue(list_phases, limit=limit, after=after)
     items = [PhaseOut.from_row(row) for row in rows]
     return envelope(
         request,
@@ -54,7 +52,12 @@ async def list_phases_route(
     )
 
 
-@router.get("/{slug}", operation_id="getPhase", summary="Get one phase")
+@router.get(
+    "/{slug}",
+    operation_id="getPhase",
+    summary="Get one phase",
+    dependencies=[Depends(catalogue_validators)],
+)
 def get_phase_route(
     request: Request,
     response: Response,

@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.caching import catalogue_validators
-from app.database import read
+from app.caching import CatalogueReadDep, catalogue_validators
 from app.pagination import DETAIL_DEFAULT_LIMIT, Page, query_fingerprint
 from app.queries.sources import (
     count_source_citations,
@@ -28,7 +27,6 @@ from app.schemas import SourceDetail, SourceOut
 
 router = APIRouter(
     prefix="/v1/sources",
-    dependencies=[Depends(catalogue_validators)],
     responses=READ_RESPONSES,
     tags=["sources"],
 )
@@ -39,14 +37,14 @@ FINGERPRINT = query_fingerprint({"list": "sources"})
 async def list_sources_route(
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_catalogue: CatalogueReadDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SourceOut]:
     """The source documents the catalogue is built from, with what each says about its
     own credibility."""
     after = read_cursor(cursor, FINGERPRINT)
-    rows, total, next_key = await read(session, list_sources, limit=limit, after=after)
+    rows, total, next_key = await read_catalogue(list_sources, limit=limit, after=after)
     items = [SourceOut.from_row(row) for row in rows]
     return envelope(
         request,
@@ -59,7 +57,12 @@ async def list_sources_route(
     )
 
 
-@router.get("/{slug}", operation_id="getSource", summary="Get one source")
+@router.get(
+    "/{slug}",
+    operation_id="getSource",
+    summary="Get one source",
+    dependencies=[Depends(catalogue_validators)],
+)
 def get_source_route(
     request: Request,
     response: Response,
