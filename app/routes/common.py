@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
 from sqlmodel import Session
@@ -135,6 +136,10 @@ def next_page(
     if next_key is None:
         return None
     cursor = encode_cursor(get_settings().cursor_secret, fingerprint, next_key)
-    url = request.url.remove_query_params("cursor").include_query_params(cursor=cursor)
+    # This request's query with `cursor` replaced: parsed and encoded once, where
+    # Starlette's remove_query_params and include_query_params do each twice.
+    query = parse_qsl(request.url.query, keep_blank_values=True)
+    query = [(name, value) for name, value in query if name != "cursor"] + [("cursor", cursor)]
+    url = request.url.replace(query=urlencode(query))
     response.headers["Link"] = f'<{url}>; rel="next"'
     return cursor

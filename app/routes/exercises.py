@@ -63,7 +63,7 @@ async def list_exercises_route(
         limit=parameters.limit,
         after=read_cursor(parameters.cursor, fingerprint),
     )
-    items = [ExerciseItem.from_listing(listed) for listed in page.items]
+    items = ExerciseItem.from_listings(page.items)
     return envelope(
         request,
         response,
