@@ -108,7 +108,7 @@ def catalogue_validators(request: Request, response: Response, session: SessionD
 
 @dataclass(frozen=True)
 class CatalogueRead:
-    """One request's read of the catalogue: `await catalogue_read(query, **arguments)`
+    """One request's read of the catalogue: `await read_catalogue(query, **arguments)`
     checks the validators (a 304 before any content is queried), runs the query
     function, and ends the read transaction, all in one worker-thread hop. As a
     dependency of its own, the validators would take a hop (and a thread wake-up) more."""
