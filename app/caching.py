@@ -18,7 +18,6 @@ import asyncio
 import hashlib
 import math
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +33,7 @@ from app.database import get_engine, read
 from app.errors import NotModified
 from app.queries.catalogue import CatalogueRevision, get_catalogue_state
 from app.routes.common import SessionDep
-from app.security import is_acceptable_request_id
+from app.security import is_acceptable_request_id, new_request_id
 
 Answer = TypeVar("Answer")
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
@@ -220,7 +219,8 @@ class ResponseCache:
             elif name == b"if-modified-since":
                 await self.app(scope, receive, send)  # dates are rare; the app knows them
                 return
-        await self._revalidate()
+        if time.monotonic() - self.checked_at >= self.revalidate_seconds:
+            await self._revalidate()
         key = (
             scope["scheme"],
             selecting.get(b"host"),
@@ -235,7 +235,7 @@ class ResponseCache:
             await self._render_and_keep(key, scope, receive, send)
             return
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
-            request_id = uuid.uuid4().hex.encode()
+            request_id = new_request_id().encode()
         if if_none_match is not None and _matches(if_none_match, entry.etag):
             headers = [*entry.not_modified_headers, (_REQUEST_ID, request_id)]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -247,7 +247,7 @@ class ResponseCache:
 
     async def _revalidate(self) -> None:
         """Learn the current revision when the known one was read `revalidate_seconds`
-        ago or more.
+        ago or more (the caller checks the age first: most requests need no await).
 
         The read runs in a task of its own, one at a time, and a request goes on with
         the known revision while it runs, provided that revision was read less than two

@@ -21,6 +21,7 @@ from app.security import (
     SecurityHeadersMiddleware,
     URLLengthLimitMiddleware,
     is_acceptable_request_id,
+    new_request_id,
 )
 from app.settings import PUBLIC_CURSOR_SECRET, Settings, get_settings
 
@@ -89,7 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost: every response, errors included, carries the request's id.
     app.add_middleware(
-        CorrelationIdMiddleware, header_name="X-Request-ID", validator=is_acceptable_request_id
+        CorrelationIdMiddleware,
+        header_name="X-Request-ID",
+        generator=new_request_id,
+        validator=is_acceptable_request_id,
     )
     install_error_handlers(app)
     for module in (exercises, phases, goals, conditions, sources, catalogue):

@@ -1,6 +1,7 @@
 """The HTTP edge: headers that suit a JSON API and its docs pages, the URL length limit,
 and HEAD answered as GET without a body."""
 
+import os
 import re
 
 import anyio
@@ -28,6 +29,12 @@ MAX_URL_BYTES = 8192
 def is_acceptable_request_id(value: str) -> bool:
     """Take the caller's X-Request-ID when it is short and plain; otherwise mint one."""
     return bool(_REQUEST_ID.match(value))
+
+
+def new_request_id() -> str:
+    """A fresh X-Request-ID: 128 random bits as 32 hex digits (the shape of a UUID's hex,
+    without `uuid4()`'s object, which costs six times as much on a cache hit)."""
+    return os.urandom(16).hex()
 
 
 class SecurityHeadersMiddleware:

@@ -6,6 +6,7 @@ conditional requests must get the same status, headers and body from both, befor
 after the catalogue changes.
 """
 
+import re
 import shutil
 import threading
 import time
@@ -123,6 +124,7 @@ class TestCacheHits:
         assert again.content == first.content
         assert again.headers["etag"] == first.headers["etag"]
         assert again.headers["x-request-id"] != first.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", again.headers["x-request-id"])
         echoed = cached.get("/v1/exercises?phase=acute", headers={"X-Request-ID": "mine-1"})
         assert echoed.headers["x-request-id"] == "mine-1"
         assert echoed.headers.get_list("x-request-id") == ["mine-1"]
