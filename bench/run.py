@@ -8,9 +8,15 @@ each endpoint with wrk, alternating ceiling and API runs so drift hits both alik
 prints one table (req/s, p50, p99, body bytes, share of the ceiling), peak RSS per API
 worker, and the cold start on a fresh SQLite file (migrate + seed + first 200).
 
-Loopback only; every run is bounded by --duration.
+Each endpoint is measured in --repeat pairs (a ceiling run, then an API run). One pair
+is not enough on a 2-core machine shared by wrk and the servers: how the kernel happens
+to place four busy processes moves a single ratio by 20 points or more either way. The
+table gives the median ratio with its range over the pairs, the median req/s and p50,
+and the worst p99.
 
-    python -m bench.run --duration 5 --connections 32
+Loopback only; every run is bounded by --duration, and the whole by --repeat.
+
+    python -m bench.run --duration 3 --repeat 3 --connections 32
 """
 
 import argparse
@@ -19,6 +25,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +49,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 WRK = "/usr/bin/wrk"
 WORKERS = 2
 
-TABLE_HEADER = "| database | endpoint | req/s | p50 ms | p99 ms | body bytes | vs ceiling |"
+TABLE_HEADER = (
+    "| database | endpoint | req/s | p50 ms | worst p99 ms | body bytes | vs ceiling | range |"
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,37 @@ class Row:
     p99_ms: float
     body_bytes: int
     ceiling_ratio: float | None
+    ratio_range: tuple[float, float] | None
+
+    @classmethod
+    def of_runs(
+        cls,
+        database: str,
+        endpoint: str,
+        loads: Sequence[Load],
+        body_bytes: int,
+        ratios: Sequence[float] | None,
+    ) -> "Row":
+        """One row for repeated runs: median req/s, p50 and ratio, the ratios' range,
+        and the worst p99 (a tail seen in any run is a tail clients see)."""
+        return cls(
+            database=database,
+            endpoint=endpoint,
+            requests_per_second=statistics.median(load.requests_per_second for load in loads),
+            p50_ms=statistics.median(load.p50_ms for load in loads),
+            p99_ms=max(load.p99_ms for load in loads),
+            body_bytes=body_bytes,
+            ceiling_ratio=statistics.median(ratios) if ratios else None,
+            ratio_range=(min(ratios), max(ratios)) if ratios else None,
+        )
 
     def markdown(self) -> str:
         ratio = "-" if self.ceiling_ratio is None else f"{self.ceiling_ratio:.0%}"
+        spread = "-" if self.ratio_range is None else "{:.0%}-{:.0%}".format(*self.ratio_range)
         return (
             f"| {self.database} | {self.endpoint} | {self.requests_per_second:,.0f} "
-            f"| {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.body_bytes:,} | {ratio} |"
+            f"| {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.body_bytes:,} | {ratio} "
+            f"| {spread} |"
         )
 
 
@@ -105,10 +139,19 @@ def parse_table(text: str) -> list[Row]:
                 p50_ms=float(cells[3]),
                 p99_ms=float(cells[4]),
                 body_bytes=int(cells[5].replace(",", "")),
-                ceiling_ratio=None if cells[6] == "-" else float(cells[6].rstrip("%")) / 100,
+                ceiling_ratio=None if cells[6] == "-" else _ratio(cells[6]),
+                ratio_range=(
+                    None
+                    if cells[7] == "-"
+                    else (_ratio(cells[7].split("-")[0]), _ratio(cells[7].split("-")[1]))
+                ),
             )
         )
     return rows
+
+
+def _ratio(cell: str) -> float:
+    return float(cell.rstrip("%")) / 100
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -301,6 +344,7 @@ def measure_database(
             try:
                 for server in (ceiling, api):  # warm both up before measuring
                     run_wrk(server.base_url + "/", duration=1, connections=arguments.connections)
+                tops: list[Load] = []
                 for endpoint in ENDPOINTS:
                     path = endpoint.path.format(detail=detail)
                     first = httpx2.get(api.base_url + path)
@@ -310,42 +354,43 @@ def measure_database(
                     )
                     # Hot reads: every worker has answered this URL before it is measured.
                     run_wrk(api.base_url + path, duration=1, connections=4, headers=headers)
-                    top = run_wrk(
-                        ceiling.base_url + "/",
-                        duration=arguments.duration,
-                        connections=arguments.connections,
-                    )
-                    load = run_wrk(
-                        api.base_url + path,
-                        duration=arguments.duration,
-                        connections=arguments.connections,
-                        headers=headers,
-                    )
-                    if load.failures:
-                        failures.append(
-                            f"{kind} {endpoint.name}: {load.failures} failed responses "
-                            "(non-2xx/3xx or socket errors)"
+                    loads, ratios = [], []
+                    for _ in range(arguments.repeat):
+                        top = run_wrk(
+                            ceiling.base_url + "/",
+                            duration=arguments.duration,
+                            connections=arguments.connections,
                         )
+                        load = run_wrk(
+                            api.base_url + path,
+                            duration=arguments.duration,
+                            connections=arguments.connections,
+                            headers=headers,
+                        )
+                        if load.failures:
+                            failures.append(
+                                f"{kind} {endpoint.name}: {load.failures} failed responses "
+                                "(non-2xx/3xx or socket errors)"
+                            )
+                        tops.append(top)
+                        loads.append(load)
+                        ratios.append(load.requests_per_second / top.requests_per_second)
                     rows.append(
-                        Row(
-                            database=kind,
-                            endpoint=endpoint.name,
-                            requests_per_second=load.requests_per_second,
-                            p50_ms=load.p50_ms,
-                            p99_ms=load.p99_ms,
+                        Row.of_runs(
+                            kind,
+                            endpoint.name,
+                            loads,
                             body_bytes=0 if endpoint.conditional else len(first.content),
-                            ceiling_ratio=load.requests_per_second / top.requests_per_second,
+                            ratios=ratios,
                         )
                     )
                 rows.append(
-                    Row(
-                        database=kind,
-                        endpoint="ceiling (raw ASGI)",
-                        requests_per_second=top.requests_per_second,
-                        p50_ms=top.p50_ms,
-                        p99_ms=top.p99_ms,
+                    Row.of_runs(
+                        kind,
+                        "ceiling (raw ASGI)",
+                        tops,
                         body_bytes=len(listing.content),
-                        ceiling_ratio=None,
+                        ratios=None,
                     )
                 )
             finally:
@@ -383,7 +428,8 @@ def machine() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
+    parser.add_argument("--duration", type=float, default=3, help="seconds per wrk run")
+    parser.add_argument("--repeat", type=int, default=3, help="ceiling-then-API pairs per endpoint")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--catalogue", choices=["full", "tiny"], default="full")
     parser.add_argument(
@@ -403,7 +449,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"machine: {machine()}")
     print(f"command: python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(
-        f"wrk -t2 -c{arguments.connections} -d{arguments.duration:g}s; {WORKERS} workers each; "
+        f"wrk -t2 -c{arguments.connections} -d{arguments.duration:g}s, "
+        f"{arguments.repeat} ceiling-then-API pairs per endpoint; {WORKERS} workers each; "
         f"response cache {'on' if arguments.response_cache else 'off'}; "
         f"catalogue {arguments.catalogue}"
     )
@@ -424,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         notes.append(f"cold start (fresh SQLite: migrate + seed + first 200): {cold:.2f} s")
     print()
     print(TABLE_HEADER)
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row.markdown())
     print()

@@ -35,6 +35,8 @@ class TestBenchHarness:
                 "1",
                 "--connections",
                 "4",
+                "--repeat",
+                "2",
                 "--catalogue",
                 "tiny",
                 "--databases",
@@ -57,7 +59,13 @@ class TestBenchHarness:
             assert row.requests_per_second > 0
             assert 0 < row.p50_ms <= row.p99_ms
         api_rows = rows[:-1]
-        assert all(row.ceiling_ratio is not None and row.ceiling_ratio > 0 for row in api_rows)
+        for row in api_rows:
+            assert row.ceiling_ratio is not None
+            assert row.ratio_range is not None
+            low, high = row.ratio_range
+            assert 0 < low <= row.ceiling_ratio <= high
+        assert rows[-1].ceiling_ratio is None
+        assert rows[-1].ratio_range is None
         assert rows[-1].body_bytes == rows[0].body_bytes  # the ceiling mimics the list size
         assert next(r for r in rows if r.endpoint == "conditional 304").body_bytes == 0
         assert "failed responses" not in result.stdout
