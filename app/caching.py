@@ -194,6 +194,8 @@ class ResponseCache:
         self.checked_at = -math.inf
         self.reading: anyio.Event | None = None
         self.background: asyncio.Task[None] | None = None
+        # Answers being rendered, by key, for requests that want the same one meanwhile.
+        self.rendering: dict[tuple[object, ...], anyio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -232,8 +234,20 @@ class ResponseCache:
         )
         entry = self.entries.get(key)
         if entry is None or entry.revision != self.revision:
-            await self._render_and_keep(key, scope, receive, send)
-            return
+            rendering = self.rendering.get(key)
+            if rendering is None:
+                await self._render_and_keep(key, scope, receive, send)
+                return
+            # Another request is rendering this answer: wait for it rather than render it
+            # again. Without this, a worker's first requests for a URL (and every URL's
+            # after a new revision) all rendered it at once, each in a thread contending
+            # for the GIL: a stall of 100-200 ms for all of that worker's clients.
+            await rendering.wait()
+            entry = self.entries.get(key)
+            if entry is None or entry.revision != self.revision:
+                # Not kept (an error, a 304, a newer revision): render this one too.
+                await self._render_and_keep(key, scope, receive, send)
+                return
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
         if if_none_match is not None and _matches(if_none_match, entry.etag):
@@ -286,8 +300,18 @@ class ResponseCache:
     async def _render_and_keep(
         self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send
     ) -> None:
+        """Let the app answer, and keep the answer if it may be served again. Requests
+        for the same key meanwhile wait for it (unless another render was first)."""
         start: Message | None = None
         chunks: list[bytes] = []
+        rendering = None
+        if key not in self.rendering:
+            rendering = self.rendering[key] = anyio.Event()
+
+        def done() -> None:
+            if rendering is not None and not rendering.is_set():
+                del self.rendering[key]
+                rendering.set()
 
         async def keep(message: Message) -> None:
             nonlocal start
@@ -295,17 +319,28 @@ class ResponseCache:
                 start = {**message, "headers": list(message.get("headers", []))}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Kept before the last bytes go out: the waiting requests need not
+                    # wait for this client to read them.
+                    self._keep(key, scope.get("state", {}), start, b"".join(chunks))
+                    done()
             await send(message)
 
-        await self.app(scope, receive, keep)
-        rendered_from = scope.get("state", {}).get("catalogue_revision")
+        try:
+            await self.app(scope, receive, keep)
+        finally:
+            done()
+
+    def _keep(
+        self, key: tuple[object, ...], state: dict[str, Any], start: Message | None, body: bytes
+    ) -> None:
+        rendered_from = state.get("catalogue_revision")
         if start is None or start["status"] != 200 or rendered_from is None:
             return
         # Only what the current revision rendered is kept: a request that read an older
         # snapshot just before a reseed must not be served after it.
         if rendered_from != self.revision:
             return
-        body = b"".join(chunks)
         headers = tuple((name, value) for name, value in start["headers"] if name != _REQUEST_ID)
         etag = next((value for name, value in headers if name == b"etag"), None)
         if etag is None or len(body) > MAX_ENTRY_BYTES:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware
 
 from app.caching import ResponseCache, read_current_revision
+from app.database import connect_early
 from app.errors import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
 from app.routes.common import json_acceptable
@@ -109,6 +110,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     The cache sits outside everything, so a repeated read costs no middleware at all."""
     settings = settings or get_settings()
     app = create_app(settings)
+    connect_early()  # each worker, before it accepts connections
     # Everything built so far lives as long as the process: keep it out of the cyclic
     # garbage collector's full passes, whose pauses would otherwise set the p99.
     gc.collect()

@@ -6,22 +6,26 @@ conditional requests must get the same status, headers and body from both, befor
 after the catalogue changes.
 """
 
+import asyncio
 import re
 import shutil
 import threading
 import time
 from pathlib import Path
 
+import httpx2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from app.caching import ResponseCache, read_current_revision
+from app.database import get_engine
 from app.main import create_app, create_asgi_app
 from app.seeding import read_catalogue, seed_catalogue
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
 from tests.test_http import CATALOGUE_READS
 
@@ -47,6 +51,17 @@ def comparable(response) -> tuple[int, dict[str, str], bytes]:
 
 def client(**settings) -> TestClient:
     return TestClient(create_asgi_app(Settings(**settings)))
+
+
+def concurrently(app: ASGIApp, url: str, times: int) -> list[httpx2.Response]:
+    """`times` requests for `url`, all in flight at once."""
+
+    async def fetch() -> list[httpx2.Response]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(await asyncio.gather(*(c.get(url) for _ in range(times))))
+
+    return asyncio.run(fetch())
 
 
 def statements(engine: Engine) -> list[str]:
@@ -177,6 +192,27 @@ class TestCacheHits:
             cached.get("/v1/exercises?phase=acute")  # lets the check's task finish
         assert all(response.content == first.content for response in more)
 
+    def test_requests_for_an_answer_being_rendered_wait_for_it(self, database):
+        url = "/v1/exercises?phase=rehab"
+        uncached = create_asgi_app(Settings(response_cache_enabled=False))
+        concurrently(uncached, url, 1)  # loads what the process keeps per revision
+        seen = statements(database)
+        [single] = concurrently(uncached, url, 1)
+        one_render = list(seen)
+        cached = create_asgi_app(Settings(response_cache_revalidate_seconds=3600))
+        concurrently(cached, "/v1/phases", 1)  # learns the revision
+        seen.clear()
+        responses = concurrently(cached, url, 16)
+        assert seen == one_render
+        assert [comparable(response) for response in responses] == [comparable(single)] * 16
+
+    def test_answers_not_kept_are_rendered_for_each_waiting_request(self, database):
+        cached = create_asgi_app(Settings(response_cache_revalidate_seconds=3600))
+        responses = concurrently(cached, "/v1/exercises/no-such-exercise", 8)
+        assert [response.status_code for response in responses] == [404] * 8
+        assert all(response.json()["status"] == 404 for response in responses)
+        assert len({response.headers["x-request-id"] for response in responses}) == 8
+
     def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
         cached = client(response_cache_revalidate_seconds=0)
         with Session(database) as session:
@@ -186,3 +222,26 @@ class TestCacheHits:
             response = cached.get("/v1/exercises")
             assert response.status_code == 503
             assert response.headers["content-type"] == "application/problem+json"
+
+
+class TestWorkerStartup:
+    def test_a_worker_connects_before_its_first_request(self, database):
+        database.dispose()
+        assert database.pool.checkedin() == 0
+        create_asgi_app(Settings())
+        assert database.pool.checkedin() == 1
+
+    def test_an_unreachable_database_is_only_logged(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ):
+        monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+        try:
+            app = create_asgi_app()
+            response = TestClient(app).get("/v1/phases")
+        finally:
+            get_settings.cache_clear()
+            get_engine.cache_clear()
+        assert response.status_code == 503
+        assert "could not connect to the database before serving: OperationalError" in (caplog.text)
