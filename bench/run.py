@@ -352,8 +352,14 @@ def measure_database(
                     headers = (
                         {"If-None-Match": first.headers["etag"]} if endpoint.conditional else {}
                     )
-                    # Hot reads: every worker has answered this URL before it is measured.
-                    run_wrk(api.base_url + path, duration=1, connections=4, headers=headers)
+                    # Hot reads: every worker has answered this URL before it is measured
+                    # (as many connections as measured: with 4, all could land on one).
+                    run_wrk(
+                        api.base_url + path,
+                        duration=1,
+                        connections=arguments.connections,
+                        headers=headers,
+                    )
                     loads, ratios = [], []
                     for _ in range(arguments.repeat):
                         top = run_wrk(
