@@ -19,7 +19,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any, TypeVar
@@ -171,11 +171,20 @@ class _Entry:
     body: bytes
 
 
+@dataclass(slots=True)
+class _Rendering:
+    """An answer being rendered: requests for the same key wait for it, then share it."""
+
+    finished: anyio.Event = field(default_factory=anyio.Event)
+    entry: _Entry | None = None
+
+
 class ResponseCache:
     """Wraps the app: serve repeated catalogue reads from memory, per revision.
 
     Everything but the request id is kept; each answer gets the caller's `X-Request-ID`
-    (when acceptable) or a new one, as the app's own middleware would give it."""
+    (when acceptable) or a new one, as the app's own middleware would give it. An answer
+    is rendered once however many requests want it at the same time."""
 
     def __init__(
         self,
@@ -194,8 +203,7 @@ class ResponseCache:
         self.checked_at = -math.inf
         self.reading: anyio.Event | None = None
         self.background: asyncio.Task[None] | None = None
-        # Answers being rendered, by key, for requests that want the same one meanwhile.
-        self.rendering: dict[tuple[object, ...], anyio.Event] = {}
+        self.rendering: dict[tuple[object, ...], _Rendering] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -238,16 +246,18 @@ class ResponseCache:
             if rendering is None:
                 await self._render_and_keep(key, scope, receive, send)
                 return
-            # Another request is rendering this answer: wait for it rather than render it
-            # again. Without this, a worker's first requests for a URL (and every URL's
-            # after a new revision) all rendered it at once, each in a thread contending
-            # for the GIL: a stall of 100-200 ms for all of that worker's clients.
-            await rendering.wait()
-            entry = self.entries.get(key)
-            if entry is None or entry.revision != self.revision:
-                # Not kept (an error, a 304, a newer revision): render this one too.
-                await self._render_and_keep(key, scope, receive, send)
+            # Another request is rendering this answer: take a copy of it rather than
+            # render it again. Without this, a worker's first requests for a URL (and
+            # every URL's after a new revision) all rendered it at once, each in a thread
+            # contending for the GIL: a stall of 100-200 ms for all that worker's clients.
+            await rendering.finished.wait()
+            if rendering.entry is None:
+                # Nothing to share (an error, a 304, an answer too large): render this one.
+                await self.app(scope, receive, send)
                 return
+            # Shared even when not kept (rendered from a revision this cache has not
+            # learned yet, or has just left): it is as fresh as a render of our own.
+            entry = rendering.entry
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
         if if_none_match is not None and _matches(if_none_match, entry.etag):
@@ -300,59 +310,64 @@ class ResponseCache:
     async def _render_and_keep(
         self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send
     ) -> None:
-        """Let the app answer, and keep the answer if it may be served again. Requests
-        for the same key meanwhile wait for it (unless another render was first)."""
+        """Let the app answer, keep the answer if it may be served again, and share it
+        with the requests for the same key that arrive meanwhile."""
+        rendering = self.rendering[key] = _Rendering()
         start: Message | None = None
         chunks: list[bytes] = []
-        rendering = None
-        if key not in self.rendering:
-            rendering = self.rendering[key] = anyio.Event()
 
-        def done() -> None:
-            if rendering is not None and not rendering.is_set():
+        def finish() -> None:
+            if not rendering.finished.is_set():
                 del self.rendering[key]
-                rendering.set()
+                rendering.finished.set()
 
-        async def keep(message: Message) -> None:
+        async def forward_and_record(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
                 start = {**message, "headers": list(message.get("headers", []))}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    # Kept before the last bytes go out: the waiting requests need not
-                    # wait for this client to read them.
-                    self._keep(key, scope.get("state", {}), start, b"".join(chunks))
-                    done()
+                    # Before the last bytes go out: the waiting requests need not wait
+                    # for this client to read them. (The app's answers are one body
+                    # message each; a streamed one would make them wait for the
+                    # client to take the earlier messages.)
+                    rendering.entry = _entry(scope.get("state", {}), start, b"".join(chunks))
+                    self._store(key, rendering.entry)
+                    finish()
             await send(message)
 
         try:
-            await self.app(scope, receive, keep)
+            await self.app(scope, receive, forward_and_record)
         finally:
-            done()
+            finish()
 
-    def _keep(
-        self, key: tuple[object, ...], state: dict[str, Any], start: Message | None, body: bytes
-    ) -> None:
-        rendered_from = state.get("catalogue_revision")
-        if start is None or start["status"] != 200 or rendered_from is None:
-            return
+    def _store(self, key: tuple[object, ...], entry: _Entry | None) -> None:
         # Only what the current revision rendered is kept: a request that read an older
         # snapshot just before a reseed must not be served after it.
-        if rendered_from != self.revision:
-            return
-        headers = tuple((name, value) for name, value in start["headers"] if name != _REQUEST_ID)
-        etag = next((value for name, value in headers if name == b"etag"), None)
-        if etag is None or len(body) > MAX_ENTRY_BYTES:
+        if entry is None or entry.revision != self.revision:
             return
         if len(self.entries) >= self.max_entries:
             del self.entries[next(iter(self.entries))]  # the oldest
-        self.entries[key] = _Entry(
-            revision=rendered_from,
-            headers=headers,
-            not_modified_headers=tuple(
-                (name, value) for name, value in headers if name in _NOT_MODIFIED_HEADERS
-            ),
-            etag=etag.decode("latin-1"),
-            body=body,
-        )
+        self.entries[key] = entry
+
+
+def _entry(state: dict[str, Any], start: Message | None, body: bytes) -> _Entry | None:
+    """A finished answer as it may be served again: a 200 from a known revision, with an
+    ETag, not too large; `None` for anything else."""
+    rendered_from = state.get("catalogue_revision")
+    if start is None or start["status"] != 200 or rendered_from is None:
+        return None
+    headers = tuple((name, value) for name, value in start["headers"] if name != _REQUEST_ID)
+    etag = next((value for name, value in headers if name == b"etag"), None)
+    if etag is None or len(body) > MAX_ENTRY_BYTES:
+        return None
+    return _Entry(
+        revision=rendered_from,
+        headers=headers,
+        not_modified_headers=tuple(
+            (name, value) for name, value in headers if name in _NOT_MODIFIED_HEADERS
+        ),
+        etag=etag.decode("latin-1"),
+        body=body,
+    )

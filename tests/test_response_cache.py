@@ -7,7 +7,6 @@ after the catalogue changes.
 """
 
 import asyncio
-import re
 import shutil
 import threading
 import time
@@ -27,7 +26,7 @@ from app.main import create_app, create_asgi_app
 from app.seeding import read_catalogue, seed_catalogue
 from app.settings import Settings, get_settings
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
-from tests.test_http import CATALOGUE_READS
+from tests.test_http import CATALOGUE_READS, MINTED_REQUEST_ID
 
 URLS = [
     *CATALOGUE_READS,
@@ -139,7 +138,7 @@ class TestCacheHits:
         assert again.content == first.content
         assert again.headers["etag"] == first.headers["etag"]
         assert again.headers["x-request-id"] != first.headers["x-request-id"]
-        assert re.fullmatch(r"[0-9a-f]{32}", again.headers["x-request-id"])
+        assert MINTED_REQUEST_ID.fullmatch(again.headers["x-request-id"])
         echoed = cached.get("/v1/exercises?phase=acute", headers={"X-Request-ID": "mine-1"})
         assert echoed.headers["x-request-id"] == "mine-1"
         assert echoed.headers.get_list("x-request-id") == ["mine-1"]
@@ -192,6 +191,66 @@ class TestCacheHits:
             cached.get("/v1/exercises?phase=acute")  # lets the check's task finish
         assert all(response.content == first.content for response in more)
 
+    def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
+        cached = client(response_cache_revalidate_seconds=0)
+        with Session(database) as session:
+            session.execute(sa.text("DELETE FROM catalogue_state"))
+            session.commit()
+        for _ in range(2):
+            response = cached.get("/v1/exercises")
+            assert response.status_code == 503
+            assert response.headers["content-type"] == "application/problem+json"
+
+
+class StubRender:
+    """An inner app whose first render waits for `release`, answering `status` from
+    `revision` with a body that says which render it was (or failing, if asked to)."""
+
+    def __init__(self, *, status: int = 200, revision: str = "r1", first_fails: bool = False):
+        self.status = status
+        self.revision = revision
+        self.first_fails = first_fails
+        self.renders = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.renders += 1
+        render = self.renders
+        if render == 1:
+            await self.release.wait()
+            if self.first_fails:
+                raise RuntimeError("the first render failed")
+        scope.setdefault("state", {})["catalogue_revision"] = self.revision
+        headers = [(b"content-type", b"application/json"), (b"etag", b'"tag"')]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"render": %d}' % render})
+
+
+def during_one_render(stub: StubRender, times: int) -> tuple[list[httpx2.Response], int]:
+    """`times` requests for one URL, all arriving while the first render is held; then
+    the renders they took, and one request more (which shows whether the answer was kept)."""
+    cache = ResponseCache(stub, read_revision=lambda: "r1", revalidate_seconds=3600, max_entries=10)
+
+    async def run() -> tuple[list[httpx2.Response], int]:
+        transport = httpx2.ASGITransport(app=cache, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            pending = [asyncio.ensure_future(c.get("/v1/things")) for _ in range(times)]
+            async with asyncio.timeout(10):
+                while not cache.rendering or (
+                    next(iter(cache.rendering.values())).finished.statistics().tasks_waiting
+                    < times - 1
+                ):
+                    await asyncio.sleep(0.001)
+            stub.release.set()
+            responses = list(await asyncio.gather(*pending))
+            renders = stub.renders
+            await c.get("/v1/things")
+        return responses, renders
+
+    return asyncio.run(run())
+
+
+class TestConcurrentMisses:
     def test_requests_for_an_answer_being_rendered_wait_for_it(self, database):
         url = "/v1/exercises?phase=rehab"
         uncached = create_asgi_app(Settings(response_cache_enabled=False))
@@ -206,22 +265,28 @@ class TestCacheHits:
         assert seen == one_render
         assert [comparable(response) for response in responses] == [comparable(single)] * 16
 
-    def test_answers_not_kept_are_rendered_for_each_waiting_request(self, database):
-        cached = create_asgi_app(Settings(response_cache_revalidate_seconds=3600))
-        responses = concurrently(cached, "/v1/exercises/no-such-exercise", 8)
-        assert [response.status_code for response in responses] == [404] * 8
-        assert all(response.json()["status"] == 404 for response in responses)
-        assert len({response.headers["x-request-id"] for response in responses}) == 8
+    def test_waiting_requests_share_an_answer_the_cache_does_not_keep(self):
+        # Rendered from a revision the cache has not learned yet (just after a reseed):
+        # shared with the requests waiting for it, not kept for later ones.
+        stub = StubRender(revision="r2")
+        responses, renders = during_one_render(stub, 5)
+        assert renders == 1
+        assert [(r.status_code, r.json()) for r in responses] == [(200, {"render": 1})] * 5
+        assert stub.renders == 2
 
-    def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
-        cached = client(response_cache_revalidate_seconds=0)
-        with Session(database) as session:
-            session.execute(sa.text("DELETE FROM catalogue_state"))
-            session.commit()
-        for _ in range(2):
-            response = cached.get("/v1/exercises")
-            assert response.status_code == 503
-            assert response.headers["content-type"] == "application/problem+json"
+    def test_waiting_requests_render_their_own_when_there_is_nothing_to_share(self):
+        stub = StubRender(status=404)
+        responses, renders = during_one_render(stub, 5)
+        assert renders == 5
+        assert sorted(r.json()["render"] for r in responses) == [1, 2, 3, 4, 5]
+        assert {r.status_code for r in responses} == {404}
+
+    def test_a_failed_render_lets_the_waiting_requests_render(self):
+        stub = StubRender(first_fails=True)
+        responses, renders = during_one_render(stub, 5)
+        assert renders == 5
+        assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 500]
+        assert stub.renders == 6  # what they rendered for themselves was not kept
 
 
 class TestWorkerStartup:
@@ -244,4 +309,5 @@ class TestWorkerStartup:
             get_settings.cache_clear()
             get_engine.cache_clear()
         assert response.status_code == 503
-        assert "could not connect to the database before serving: OperationalError" in (caplog.text)
+        warning = "could not connect to the database before serving: OperationalError"
+        assert warning in caplog.text
