@@ -5,7 +5,8 @@ through the normal seeding path, serves it with the response cache OFF (so every
 request queries and renders), and measures with wrk:
 
 - at 1 connection: a filtered list page (p50, p99), a ranked search (p99), the first
-  and last page of a keyset walk over a large filtered list (p50 each), and the first
+  and last page of a keyset walk over a large filtered list (p50 each, and the median
+  over turns of last / first, each turn running the two back to back), and the first
   and last page of a phase's exercises (/v1/phases/rehab, p50 each);
 - filter combinations asked for the first time (phase x goal, each once): p50 and
   worst. Their match count is not known yet, so these pay for counting every match;
@@ -67,6 +68,7 @@ class ScaleRow:
     first_page_p50_ms: float
     last_page_p50_ms: float
     pages: int
+    walk_last_to_first: float
     term_first_p50_ms: float
     term_last_p50_ms: float
     term_pages: int
@@ -80,6 +82,7 @@ class ScaleRow:
             f"| {self.database} | {self.size:,} | {self.load_seconds:.1f} "
             f"| {self.list_p50_ms:.2f} | {self.list_p99_ms:.2f} | {self.search_p99_ms:.2f} "
             f"| {self.first_page_p50_ms:.2f} | {self.last_page_p50_ms:.2f} ({self.pages} pages) "
+            f"| x{self.walk_last_to_first:.2f} "
             f"| {self.term_first_p50_ms:.2f} | {self.term_last_p50_ms:.2f} "
             f"({self.term_pages} pages) "
             f"| {self.fresh_p50_ms:.1f} / {self.fresh_max_ms:.1f} "
@@ -89,7 +92,8 @@ class ScaleRow:
 
 TABLE_HEADER = (
     "| database | exercises | load s | list p50 ms | list p99 ms | search p99 ms "
-    "| walk first p50 ms | walk last p50 ms | phase first p50 ms | phase last p50 ms "
+    "| walk first p50 ms | walk last p50 ms | walk last / first "
+    "| phase first p50 ms | phase last p50 ms "
     "| new filters p50 / max ms | list req/s at 32 | floor p50 ms |"
 )
 
@@ -187,6 +191,11 @@ def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) 
         first_page_p50_ms=median("walk first page", "p50_ms"),
         last_page_p50_ms=median("walk last page", "p50_ms"),
         pages=pages,
+        # Each turn runs the two pages back to back: their ratio, turn by turn, is steadier
+        # than either page's own median (a run's p50 drifts by up to 40% from the next).
+        walk_last_to_first=statistics.median(
+            turn["walk last page"].p50_ms / turn["walk first page"].p50_ms for turn in turns
+        ),
         term_first_p50_ms=median("phase", "p50_ms"),
         term_last_p50_ms=median("phase last page", "p50_ms"),
         term_pages=term_pages,
