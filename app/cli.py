@@ -22,12 +22,17 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def _seed() -> None:
-    from app.database import get_engine
+    from app.database import engine_for
     from app.seeding import read_catalogue, seed_catalogue
 
-    catalogue = read_catalogue(get_settings().seed_dir / "catalogue", get_settings().seed_dir)
-    with Session(get_engine()) as session:
-        report = seed_catalogue(session, catalogue)
+    settings = get_settings()
+    catalogue = read_catalogue(settings.seed_dir / "catalogue", settings.seed_dir)
+    engine = engine_for(settings)
+    try:
+        with Session(engine) as session:
+            report = seed_catalogue(session, catalogue)
+    finally:
+        engine.dispose()
     if report.changed:
         typer.echo(
             f"seeded catalogue {report.version[:12]}: {len(report.inserted)} inserted, "

@@ -1,9 +1,9 @@
-"""Engine and sessions. One engine per process, configured for the database in use."""
+"""Engines, and the ends of the two kinds of transaction a request can hold: a read of
+one snapshot, and a write that commits only if nothing failed."""
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -12,8 +12,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
-from app.errors import CatalogueError, NotModified
-from app.settings import get_settings
+from app.settings import Settings
 
 Answer = TypeVar("Answer")
 
@@ -36,8 +35,8 @@ def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
         parsed,
         json_serializer=_json_dumps,
         pool_pre_ping=True,  # survive a database restart without restarting the app
-        # Sync routes run on AnyIO's 40 worker threads: let each hold a connection
-        # rather than queue for one of SQLAlchemy's default 15 under a burst of misses.
+        # Queries run on AnyIO's 40 worker threads: let each hold a connection rather
+        # than queue for one of SQLAlchemy's default 15 under a burst of misses.
         pool_size=10,
         max_overflow=30,
         pool_timeout=timeout_seconds,
@@ -46,6 +45,10 @@ def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
             "options": f"-c statement_timeout={timeout_ms}",
         },
     )
+
+
+def engine_for(settings: Settings) -> Engine:
+    return build_engine(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
 
 
 def _json_dumps(value: Any) -> str:
@@ -63,8 +66,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Read through a shared memory map rather than copying pages into each connection's
-    # own small cache: with a pool of connections and a large catalogue, that copying
-    # was a fifth of a filtered list's time.
+    # own small cache, which with a pool of connections and a large catalogue was a
+    # large share of a filtered list's time.
     cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
@@ -73,47 +76,7 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def planned_with(value: Any, type_: Any = None) -> Any:
-    """`value` (or a list of values, for IN) written into a statement's text instead of
-    bound as a parameter, for values that decide which plan is best: term ids, page
-    sizes, vocabulary values, search words, times.
-
-    psycopg prepares a statement it has run five times on a connection, and PostgreSQL
-    then keeps its plan. With these values in the text, each combination is a statement
-    of its own whose plan is made once (planning a filtered list page took 0.4 ms at
-    100,000 exercises), and no plan made for one value is reused for another that needs
-    a different one (a rare goal is best found through an index of goals, a common one
-    by walking names). Keyset positions stay bound: they only move where an index walk
-    starts.
-    Only for values already validated; SQLAlchemy quotes them all the same. `type_`
-    is the column's type where the value's own would write it differently (times)."""
-    if isinstance(value, list | tuple):
-        return sa.bindparam(None, list(value), type_, expanding=True, literal_execute=True)
-    return sa.literal(value, type_, literal_execute=True)
-
-
-@lru_cache
-def get_engine() -> Engine:
-    settings = get_settings()
-    return build_engine(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
-
-
-def connect_early() -> None:
-    """Build the engine and open one pooled connection now rather than in a worker's
-    first request: importing the driver and connecting took that request 50-90 ms on
-    PostgreSQL, a stall shared by every client the worker was serving. A database that
-    cannot be reached yet is only logged: requests answer 503 until it is back."""
-    try:
-        with get_engine().connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except sa.exc.SQLAlchemyError as error:
-        logging.getLogger("app").warning(
-            "could not connect to the database before serving: %s", type(error).__name__
-        )
-
-
-@lru_cache(maxsize=8)
-def _snapshot_engine(engine: Engine) -> Engine:
+def snapshot_engine(engine: Engine) -> Engine:
     """`engine`, with every transaction reading one consistent snapshot (SQLite's read
     transactions already do; PostgreSQL needs REPEATABLE READ)."""
     if engine.dialect.name == "postgresql":
@@ -121,36 +84,29 @@ def _snapshot_engine(engine: Engine) -> Engine:
     return engine
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """FastAPI dependency: one session per request, reading one snapshot, so a response
-    never mixes two catalogue versions during a reseed.
-
-    A coroutine, so that FastAPI does not hand it to a worker thread twice: making a
-    session does no I/O (the first query, in a worker thread, connects), and each
-    thread hop saved is measurable per request. Routes that call one query function
-    run it through `read`, which also ends the transaction; otherwise closing ends it:
-    for SQLite that ends a read transaction in the file, done here; for PostgreSQL it
-    is a round trip to the server, done in a worker thread, shielded so that a client
-    going away cannot leak the connection."""
-    engine = _snapshot_engine(get_engine())
-    # Reads only: what a query returned stays readable after its transaction commits.
-    session = Session(engine, expire_on_commit=False)
+def connect_early(engine: Engine) -> None:
+    """Open one pooled connection now rather than in a worker's first request, whose
+    driver import and connection would stall every client the worker was serving. A
+    database that cannot be reached yet is only logged: requests answer 503 until it is
+    back."""
     try:
-        yield session
-    except BaseException as error:
-        await _finish(session, commit=_is_an_answer(error))
-        raise
-    else:
-        await _finish(session, commit=True)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.SQLAlchemyError as error:
+        logging.getLogger("app").warning(
+            "could not connect to the database before serving: %s", type(error).__name__
+        )
 
 
-async def _finish(session: Session, *, commit: bool) -> None:
+async def end_read(session: Session, *, commit: bool) -> None:
     """End a request's read transaction and give its connection back.
 
     A read ends the same with COMMIT as with ROLLBACK, but psycopg forgets every
     prepared statement of a connection on ROLLBACK: committing lets PostgreSQL parse
     and plan each repeated query once per connection instead of once per request.
-    Only a failure (the database's, or ours) rolls back."""
+    For SQLite the end is done here (nothing slow); for PostgreSQL it is a round trip,
+    done in a worker thread, shielded so that a client going away cannot leak the
+    connection."""
 
     def finish() -> None:
         try:
@@ -159,6 +115,25 @@ async def _finish(session: Session, *, commit: bool) -> None:
         finally:
             session.close()
 
+    await _off_the_loop(session, finish)
+
+
+async def end_write(session: Session, *, commit: bool) -> None:
+    """End a request's write transaction: COMMIT what it did, or roll all of it back."""
+
+    def finish() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+
+    await _off_the_loop(session, finish)
+
+
+async def _off_the_loop(session: Session, finish: Callable[[], None]) -> None:
     if not session.in_transaction() or session.get_bind().dialect.name == "sqlite":
         finish()  # nothing to send the database (or, for SQLite, nothing slow)
     else:
@@ -166,27 +141,18 @@ async def _finish(session: Session, *, commit: bool) -> None:
             await anyio.to_thread.run_sync(finish)
 
 
-def _is_an_answer(error: BaseException) -> bool:
-    """Whether `error` is an answer to the client (304, 404, 422...), not a failure."""
-    if isinstance(error, NotModified):
-        return True
-    return isinstance(error, CatalogueError) and error.status < 500
-
-
-async def read(session: Session, query: Callable[..., Answer], /, **arguments: Any) -> Answer:
+async def read_in_thread(
+    session: Session, query: Callable[..., Answer], /, **arguments: Any
+) -> Answer:
     """`query(session, **arguments)`, run in a worker thread (database calls block), and
-    the end of the request's read transaction in that same thread.
-
-    For routes that call one query function (routes that call several, such as a term's
-    detail, stay sync): one thread hop for the route's database work, where a sync
-    route took three, its own, FastAPI's validation of what it returned (done in a
-    thread for sync routes) and the session's close. Each hop costs two thread
-    wake-ups and a share of the GIL: a filtered list at 100,000 exercises took about
-    15% less CPU. An error leaves the transaction to `get_session` to end."""
+    the end of the request's read transaction in that same thread: one thread hop for a
+    route's database work, where separate steps took one hop each (two thread wake-ups
+    and a share of the GIL apiece). An error leaves the transaction to the session's
+    dependency to end."""
 
     def run() -> Answer:
         answer = query(session, **arguments)
-        session.commit()  # see `_finish` for why COMMIT
+        session.commit()  # see `end_read` for why COMMIT
         return answer
 
     return await anyio.to_thread.run_sync(run)

@@ -1,50 +1,21 @@
-"""The one error hierarchy, and the one handler that renders every error as RFC 9457
-problem+json. Query and seeding code raise these without knowing about HTTP."""
+"""The one error hierarchy. Query, writing and seeding code raise these without knowing
+about HTTP; `app.problems` renders them as RFC 9457 problem+json."""
 
-import logging
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from asgi_correlation_id import correlation_id
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import examples
+@dataclass(frozen=True)
+class FieldError:
+    """One bad input, by the name of the field it was given as (a filter, a cursor, a
+    body field's JSON Pointer): what is wrong, and what would be accepted. Where the
+    field came from (query, path, body) is the HTTP layer's to say."""
 
-logger = logging.getLogger("app")
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://exercise-catalogue.example/problems/"
-
-
-class ParameterError(BaseModel):
-    """One bad input: which parameter, what is wrong, and what would be accepted."""
-
-    parameter: str
-    location: str = "query"
+    field: str
     message: str
     value: Any = None
     allowed: list[str] | None = None
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROBLEM]})
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ParameterError] | None = None
 
 
 class CatalogueError(Exception):
@@ -52,7 +23,7 @@ class CatalogueError(Exception):
     slug = "internal-error"
     title = "Internal server error"
 
-    def __init__(self, detail: str, errors: Sequence[ParameterError] | None = None):
+    def __init__(self, detail: str, errors: Sequence[FieldError] | None = None):
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors) if errors is not None else None
@@ -90,25 +61,23 @@ class NotModified(Exception):
         self.headers = headers
 
 
-class SeedError(CatalogueError):
-    """The catalogue files are invalid; nothing was written."""
-
-    title = "Invalid catalogue"
+class SeedError(Exception):
+    """The catalogue files are invalid; nothing was written. An operator's error (the
+    command line reports it), never an HTTP answer."""
 
     def __init__(self, problems: Sequence[str]):
-        super().__init__(f"{len(problems)} problem(s) in the catalogue:\n" + "\n".join(problems))
         self.problems = list(problems)
+        self.detail = f"{len(problems)} problem(s) in the catalogue:\n" + "\n".join(problems)
+        super().__init__(self.detail)
 
 
-def unknown_values(
-    parameter: str, values: Sequence[str], allowed: Sequence[str]
-) -> InvalidParameters:
+def unknown_values(field: str, values: Sequence[str], allowed: Sequence[str]) -> InvalidParameters:
     bad = [value for value in values if value not in set(allowed)]
     return InvalidParameters(
-        f"Unknown value(s) for '{parameter}': {', '.join(bad)}.",
+        f"Unknown value(s) for '{field}': {', '.join(bad)}.",
         [
-            ParameterError(
-                parameter=parameter,
+            FieldError(
+                field=field,
                 message=f"unknown value; allowed: {', '.join(sorted(allowed))}",
                 value=value,
                 allowed=sorted(allowed),
@@ -118,173 +87,9 @@ def unknown_values(
     )
 
 
-def problem_response(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    slug: str,
-    instance: str | None = None,
-    errors: Sequence[ParameterError] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    problem = Problem(
-        type=PROBLEM_BASE + slug,
-        title=title,
-        status=status,
-        detail=detail,
-        instance=instance,
-        errors=list(errors) if errors is not None else None,
-    )
-    return JSONResponse(
-        problem.model_dump(mode="json", exclude_none=True),
-        status_code=status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
-_QUOTED = re.compile(r"'([^']*)'")
-
-
-def _parameter_errors(error: RequestValidationError) -> list[ParameterError]:
-    errors = []
-    for item in error.errors():
-        location, *path = item.get("loc", ("query",))
-        # `phase.0` is the first `phase` value: clients know the parameter as `phase`.
-        named = [str(part) for part in path if not isinstance(part, int)]
-        parameter = ".".join(named) or str(location)
-        allowed = None
-        expected = (item.get("ctx") or {}).get("expected")
-        if item.get("type") in ("enum", "literal_error") and isinstance(expected, str):
-            allowed = _QUOTED.findall(expected)
-        value = item.get("input")
-        if item.get("type") == "extra_forbidden":
-            message = "unknown parameter"
-        else:
-            message = item.get("msg", "invalid")
-        errors.append(
-            ParameterError(
-                parameter=parameter,
-                location=str(location),
-                message=message,
-                value=value if isinstance(value, str | int | float | bool) else None,
-                allowed=allowed,
-            )
-        )
-    return errors
-
-
-def install_error_handlers(app: FastAPI) -> None:
-
-    @app.exception_handler(CatalogueError)
-    async def catalogue_error(request: Request, error: CatalogueError) -> JSONResponse:
-        if error.status >= 500 and error.status != 503:
-            logger.error("unhandled catalogue error: %s", error.detail)
-            return _internal_error(request)
-        headers = {"Retry-After": "5"} if error.status == 503 else None
-        return problem_response(
-            error.status,
-            error.title,
-            error.detail,
-            slug=error.slug,
-            instance=request.url.path,
-            errors=error.errors,
-            headers=headers,
-        )
-
-    @app.exception_handler(NotModified)
-    async def not_modified(request: Request, outcome: NotModified) -> Response:
-        return Response(status_code=304, headers=outcome.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = _parameter_errors(error)
-        names = ", ".join(sorted({item.parameter for item in errors}))
-        return problem_response(
-            422,
-            InvalidParameters.title,
-            f"Invalid value(s) for: {names}.",
-            slug=InvalidParameters.slug,
-            instance=request.url.path,
-            errors=errors,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}
-        title = titles.get(error.status_code, "HTTP error")
-        detail = str(error.detail)
-        if error.status_code == 404 and detail == "Not Found":
-            detail = f"No resource at {request.url.path}."
-        return problem_response(
-            error.status_code,
-            title,
-            detail,
-            slug=title.lower().replace(" ", "-"),
-            instance=request.url.path,
-            headers=dict(error.headers) if error.headers else None,
-        )
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeoutError)
-    async def database_error(request: Request, error: Exception) -> JSONResponse:
-        logger.warning("database unavailable: %s", type(error).__name__)
-        return problem_response(
-            503,
-            DatabaseUnavailable.title,
-            "The catalogue database cannot be reached; try again shortly.",
-            slug=DatabaseUnavailable.slug,
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
-        # Only reached for errors outside UnexpectedErrorMiddleware (in middlewares).
-        return _internal_error(request, logged=True)
-
-
-class UnexpectedErrorMiddleware:
-    """Render an unexpected exception as the generic 500 problem *inside* the middleware
-    stack, so the answer still gets its request id, security and CORS headers (Starlette
-    would otherwise handle it outermost, after all of them)."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception:
-            if started:
-                raise  # too late for a problem document; the server closes the connection
-            await _internal_error(Request(scope), logged=True)(scope, receive, send)
-
-
-def _internal_error(request: Request, *, logged: bool = False) -> JSONResponse:
-    """The generic 500: the details go to the log (with the request id), never out."""
-    if logged:
-        logger.exception(
-            "unhandled error on %s %s (request id %s)",
-            request.method,
-            request.url.path,
-            correlation_id.get(),
-        )
-    return problem_response(
-        500,
-        CatalogueError.title,
-        "Something went wrong on our side; it has been logged.",
-        slug=CatalogueError.slug,
-        instance=request.url.path,
+def invalid_cursor_key() -> InvalidParameters:
+    """A signed cursor whose position does not fit the list it was sent to."""
+    return InvalidParameters(
+        "The cursor is not valid: its position does not fit this list.",
+        [FieldError(field="cursor", message="position does not fit this list")],
     )

@@ -2,6 +2,8 @@
 
 import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -11,11 +13,11 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware
 
-from app.caching import ResponseCache, read_current_revision
 from app.database import connect_early
-from app.errors import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
+from app.dependencies import AppResources, json_acceptable
+from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
+from app.response_cache import ResponseCache, read_current_revision
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
-from app.routes.common import json_acceptable
 from app.security import (
     ConcurrencyLimitMiddleware,
     HeadAsGetMiddleware,
@@ -57,7 +59,16 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API, with its own settings and engine (from the environment by default):
+    everything a request reaches is in `app.state.resources` (see `app.dependencies`)."""
     settings = settings or get_settings()
+    resources = AppResources.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        resources.engine.dispose()
+
     logging.basicConfig(level=settings.log_level)
     if settings.cursor_secret == PUBLIC_CURSOR_SECRET:
         logging.getLogger("app").warning(
@@ -74,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "MIT", "identifier": "MIT"},
         contact={"name": "Exercise Catalogue API maintainers"},
         openapi_tags=TAGS,
+        lifespan=lifespan,
     )
+    app.state.resources = resources
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(URLLengthLimitMiddleware)
@@ -110,7 +123,8 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     The cache sits outside everything, so a repeated read costs no middleware at all."""
     settings = settings or get_settings()
     app = create_app(settings)
-    connect_early()  # each worker, before it accepts connections
+    resources: AppResources = app.state.resources
+    connect_early(resources.engine)  # each worker, before it accepts connections
     # Everything built so far lives as long as the process: keep it out of the cyclic
     # garbage collector's full passes, whose pauses would otherwise set the p99.
     gc.collect()
@@ -119,7 +133,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
         return app
     return ResponseCache(
         app,
-        read_revision=read_current_revision,
+        read_revision=lambda: read_current_revision(resources.engine),
         revalidate_seconds=settings.response_cache_revalidate_seconds,
         max_entries=settings.response_cache_max_entries,
     )

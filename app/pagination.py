@@ -1,10 +1,9 @@
-"""Keyset pagination: the list envelope, signed opaque cursors, and the pieces the
-pages of the lists embedded in term details share (keys, cutting, name order).
+"""The HTTP side of paging: the list envelope, signed opaque cursors, and the `Link`
+header. (The SQL side, keyset pages, is `app.queries.keyset`.)
 
 A cursor carries the sort key of the last item served and a fingerprint of the query it
 belongs to, signed so that a modified or foreign cursor is rejected rather than
-answered with a wrong page. Keyset (not offset) pages stay correct when rows are
-added between requests.
+answered with a wrong page.
 """
 
 import base64
@@ -12,18 +11,14 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func
-from sqlmodel import Session, select
 
-from app.database import planned_with
-from app.errors import InvalidParameters, ParameterError
+from app.errors import FieldError, InvalidParameters
 
 Item = TypeVar("Item")
-Row = TypeVar("Row")
 
 DEFAULT_LIMIT = 20
 # The list a term's detail embeds (a phase's exercises, a source's evidence) is paged
@@ -41,6 +36,40 @@ class Page(BaseModel, Generic[Item]):
     limit: int = Field(description="The page size asked for.")
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+CURSOR_DESCRIPTION = "`next_cursor` of the previous page."
+
+
+class PageParameters(BaseModel):
+    """The page of a list a request asks for: `limit` and `cursor`."""
+
+    limit: int = Field(
+        default=DEFAULT_LIMIT,
+        ge=1,
+        le=MAX_LIMIT,
+        description="Page size, 1..100.",
+        examples=[DEFAULT_LIMIT],
+    )
+    cursor: str | None = Field(
+        default=None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_DESCRIPTION
+    )
+
+
+class ListPage(PageParameters):
+    """The page of a term list asked for."""
+
+
+class DetailPage(PageParameters):
+    """The page of the list a term's detail embeds (default 100 rather than 20)."""
+
+    limit: int = Field(
+        default=DETAIL_DEFAULT_LIMIT,
+        ge=1,
+        le=MAX_LIMIT,
+        description="Page size of the embedded list, 1..100.",
+        examples=[DETAIL_DEFAULT_LIMIT],
     )
 
 
@@ -66,7 +95,7 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
     def invalid(message: str) -> InvalidParameters:
         return InvalidParameters(
             f"The cursor is not valid: {message}.",
-            [ParameterError(parameter="cursor", message=message, value=cursor[:64])],
+            [FieldError(field="cursor", message=message, value=cursor[:64])],
         )
 
     if len(cursor) > MAX_CURSOR_LENGTH:
@@ -88,68 +117,3 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
     if data.get("f") != fingerprint:
         raise invalid("it belongs to a different query (filters or sort changed)")
     return list(data["k"])
-
-
-def invalid_cursor_key() -> InvalidParameters:
-    return InvalidParameters(
-        "The cursor is not valid: its position does not fit this list.",
-        [ParameterError(parameter="cursor", message="position does not fit this list")],
-    )
-
-
-def fits_column(value: Any) -> bool:
-    """Whether a cursor's key value can be compared with a column on every database:
-    PostgreSQL's integer keys are 32-bit and its text cannot hold NUL, and a value that
-    does not fit must not reach them (it would be an error there, not a 422)."""
-    if isinstance(value, int):
-        return -(2**31) <= value < 2**31
-    if isinstance(value, str):
-        return "\x00" not in value
-    return True
-
-
-def keyset_page(
-    session: Session,
-    statement: Select[Any],
-    key: Any,
-    *,
-    key_type: type[str] | type[int],
-    limit: int,
-    after: list[Any] | None,
-) -> tuple[list[Any], int, list[Any] | None]:
-    """A page of `statement` ordered by the unique model attribute `key` (e.g.
-    `Goal.slug`, of `key_type` str), after the key `after`."""
-    total: int = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    if after is not None:
-        if len(after) != 1 or type(after[0]) is not key_type or not fits_column(after[0]):
-            raise invalid_cursor_key()
-        statement = statement.where(key > after[0])
-    rows = list(
-        session.execute(statement.order_by(key).limit(planned_with(limit + 1))).scalars().all()
-    )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [getattr(rows[-1], key.key)]
-    return rows, total, next_key
-
-
-def parse_key(after: list[Any], types: Sequence[type[str] | type[int]]) -> list[Any]:
-    """A cursor's key, checked against the types of the columns it is compared with."""
-    if len(after) != len(types):
-        raise invalid_cursor_key()
-    for value, kind in zip(after, types, strict=True):
-        if type(value) is not kind or not fits_column(value):
-            raise invalid_cursor_key()
-    return after
-
-
-def cut_page(
-    rows: Sequence[Row], limit: int, key: Callable[[Row], list[Any]]
-) -> tuple[list[Row], list[Any] | None]:
-    """`rows`, fetched with `limit + 1`, cut to a page; and the key of its last row when
-    the extra row shows there is a next page."""
-    if len(rows) <= limit:
-        return list(rows), None
-    page = list(rows[:limit])
-    return page, key(page[-1])

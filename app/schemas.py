@@ -1,14 +1,18 @@
-"""Response bodies: what clients see. Built from the table models by `from_row`."""
+"""Response bodies: what clients see. Built from table models (`from_row`) and from the
+typed pages of the query functions (`from_page`, `from_listings`)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app import examples
 from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
+from app.queries.conditions import ConditionDetailPage
 from app.queries.exercises import ListedExercise
+from app.queries.goals import GoalDetailPage
+from app.queries.phases import PhaseDetailPage
+from app.queries.sources import SourceDetailPage
 from app.vocabulary import (
     Category,
     Difficulty,
@@ -174,9 +178,9 @@ def _base_fields(row: Exercise) -> dict[str, object]:
     }
 
 
-def _phase_slugs(row: Exercise) -> list[PhaseSlug]:
-    links = sorted(row.phase_links, key=lambda link: link.phase.order)
-    return [PhaseSlug(link.phase.slug) for link in links]
+def _columns(row: object, model: type[BaseModel]) -> dict[str, object]:
+    """The attributes of a table row that `model` shows."""
+    return {name: getattr(row, name) for name in model.model_fields}
 
 
 class ExerciseRef(BaseModel):
@@ -219,42 +223,32 @@ class PhaseDetail(PhaseOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(
-        cls,
-        row: Phase,
-        exercises: Sequence[Any],
-        *,
-        exercises_total: int,
-        next_cursor: str | None,
-    ) -> "PhaseDetail":
-        """From the phase and rows of `app.queries.phases.phase_exercises`."""
-        return cls(
-            **PhaseOut.from_row(row).model_dump(),
-            exercises=[
-                PhaseExercise(
-                    slug=item.slug,
-                    name=item.name,
-                    order=item.progression_order,
-                    caution=item.caution,
-                    note=item.note,
-                )
-                for item in exercises
-            ],
-            exercises_total=exercises_total,
-            next_cursor=next_cursor,
+    def from_page(cls, page: PhaseDetailPage, *, next_cursor: str | None) -> "PhaseDetail":
+        return cls.model_validate(
+            {
+                **_columns(page.phase, PhaseOut),
+                "exercises": page.exercises.items,
+                "exercises_total": page.exercises.total,
+                "next_cursor": next_cursor,
+            },
+            from_attributes=True,
         )
 
 
-class GoalOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [examples.GOAL]})
+class _Term(BaseModel):
+    """What a goal and a condition both have."""
 
     slug: str
     name: str
     description: str
 
+
+class GoalOut(_Term):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.GOAL]})
+
     @classmethod
     def from_row(cls, row: Goal) -> "GoalOut":
-        return cls(slug=row.slug, name=row.name, description=row.description)
+        return cls.model_validate(row, from_attributes=True)
 
 
 class GoalDetail(GoalOut):
@@ -269,29 +263,24 @@ class GoalDetail(GoalOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(
-        cls,
-        row: Goal,
-        exercises: Sequence[Any],
-        *,
-        exercises_total: int,
-        next_cursor: str | None,
-    ) -> "GoalDetail":
-        """From the goal and rows of `app.queries.goals.goal_exercises`."""
-        return cls(
-            **GoalOut.from_row(row).model_dump(),
-            exercises=[ExerciseRef(slug=item.slug, name=item.name) for item in exercises],
-            exercises_total=exercises_total,
-            next_cursor=next_cursor,
+    def from_page(cls, page: GoalDetailPage, *, next_cursor: str | None) -> "GoalDetail":
+        return cls.model_validate(
+            {
+                **_columns(page.goal, GoalOut),
+                "exercises": page.exercises.items,
+                "exercises_total": page.exercises.total,
+                "next_cursor": next_cursor,
+            },
+            from_attributes=True,
         )
 
 
-class ConditionOut(GoalOut):
+class ConditionOut(_Term):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.CONDITION]})
 
     @classmethod
-    def from_row(cls, row: Condition) -> "ConditionOut":  # type: ignore[override]
-        return cls(slug=row.slug, name=row.name, description=row.description)
+    def from_row(cls, row: Condition) -> "ConditionOut":
+        return cls.model_validate(row, from_attributes=True)
 
 
 class AffectedExercise(ExerciseRef):
@@ -314,25 +303,15 @@ class ConditionDetail(ConditionOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(
-        cls,
-        row: Condition,
-        exercises: Sequence[Any],
-        *,
-        exercises_total: int,
-        next_cursor: str | None,
-    ) -> "ConditionDetail":
-        """From the condition and rows of `app.queries.conditions.condition_exercises`."""
-        return cls(
-            **ConditionOut.from_row(row).model_dump(),
-            exercises=[
-                AffectedExercise(
-                    slug=item.slug, name=item.name, severity=item.severity, note=item.note
-                )
-                for item in exercises
-            ],
-            exercises_total=exercises_total,
-            next_cursor=next_cursor,
+    def from_page(cls, page: ConditionDetailPage, *, next_cursor: str | None) -> "ConditionDetail":
+        return cls.model_validate(
+            {
+                **_columns(page.condition, ConditionOut),
+                "exercises": page.exercises.items,
+                "exercises_total": page.exercises.total,
+                "next_cursor": next_cursor,
+            },
+            from_attributes=True,
         )
 
 
@@ -381,34 +360,18 @@ class SourceDetail(SourceOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`evidence`"))
 
     @classmethod
-    def from_page(
-        cls,
-        row: Source,
-        evidence: Sequence[Any],
-        *,
-        evidence_total: int,
-        exercises_total: int,
-        next_cursor: str | None,
-    ) -> "SourceDetail":
-        """From the source and rows of `app.queries.sources.source_evidence`."""
-        return cls(
-            **SourceOut.from_row(row).model_dump(),
-            evidence=[
-                SourceEvidence(
-                    exercise=item.slug,
-                    field=item.field,
-                    subject=item.subject,
-                    stance=item.stance,
-                    quote=item.quote,
-                    start=item.start,
-                    end=item.end,
-                )
-                for item in evidence
-            ],
-            evidence_total=evidence_total,
-            exercises=sorted({item.slug for item in evidence}),
-            exercises_total=exercises_total,
-            next_cursor=next_cursor,
+    def from_page(cls, page: SourceDetailPage, *, next_cursor: str | None) -> "SourceDetail":
+        evidence = page.evidence.items
+        return cls.model_validate(
+            {
+                **_columns(page.source, SourceOut),
+                "evidence": evidence,
+                "evidence_total": page.evidence.total,
+                "exercises": sorted({item.exercise for item in evidence}),
+                "exercises_total": page.exercises_total,
+                "next_cursor": next_cursor,
+            },
+            from_attributes=True,
         )
 
 

@@ -8,7 +8,7 @@ import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.problems import problem_response
 
 DOCS_PATHS = ("/docs", "/redoc")
 # Swagger UI and ReDoc run inline bootstrap scripts and ReDoc starts blob: workers;

@@ -27,10 +27,10 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from app.cli import alembic_config
-from app.database import build_engine, get_engine, get_session
+from app.database import build_engine
+from app.dependencies import get_session
 from app.main import create_app
 from app.models import Exercise, ExerciseGoal, ExercisePhase
-from app.queries.catalogue import REVISION_MEMO
 from app.seed_format import ExerciseEntry
 from app.seeding import Catalogue, read_catalogue, seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
@@ -138,19 +138,15 @@ def engine(
     engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def forget_revision_facts() -> None:
-    """Match counts and term ids are remembered per catalogue revision, process-wide; a
-    test's rolled-back writes must not leave them for the next test to find."""
-    REVISION_MEMO.clear()
-
-
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session whose every write, commits included, is rolled back after the test."""
     connection = engine.connect()
     transaction = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    # As the app's read sessions are: what a query returned stays readable after a commit.
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     yield session
     session.close()
     transaction.rollback()
@@ -258,15 +254,13 @@ def database(
     url = databases.create(database_kind)
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
+    engine = build_engine(url)
     migrate(engine)
     with Session(engine) as session:
         seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
     yield engine
     engine.dispose()
     get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def free_port() -> int:

@@ -33,7 +33,7 @@ import pytest
 from sqlmodel import Session
 
 from app.database import build_engine
-from app.errors import PROBLEM_BASE, PROBLEM_JSON
+from app.problems import PROBLEM_BASE, PROBLEM_JSON
 from app.seeding import Catalogue, seed_catalogue
 from tests.conftest import IN_CI, free_port, migrate, wait_until_ready
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.database import get_session
+from app.dependencies import get_session
 from app.main import create_app
 
 EXAMPLES_PER_OPERATION = 200

@@ -19,9 +19,9 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import schemas
-from app.database import get_session
-from app.errors import Problem
+from app.dependencies import get_session
 from app.main import create_app
+from app.problems import Problem
 from app.security import MAX_URL_BYTES, ConcurrencyLimitMiddleware
 from app.seeding import read_catalogue, seed_catalogue
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
@@ -293,7 +293,7 @@ class TestCors:
     def test_restricted_origins(self, session, monkeypatch):
         from starlette.testclient import TestClient
 
-        from app.database import get_session
+        from app.dependencies import get_session
         from app.main import create_app
         from app.settings import Settings
 

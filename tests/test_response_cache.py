@@ -15,14 +15,14 @@ from pathlib import Path
 import httpx2
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
-from app.caching import ResponseCache, read_current_revision
-from app.database import get_engine
 from app.main import create_app, create_asgi_app
+from app.response_cache import ResponseCache, read_current_revision
 from app.seeding import read_catalogue, seed_catalogue
 from app.settings import Settings, get_settings
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
@@ -171,7 +171,7 @@ class TestCacheHits:
             checks.append(done)
             if len(checks) > 1:
                 release.wait(10)
-            revision = read_current_revision()
+            revision = read_current_revision(database)
             done.set()
             return revision
 
@@ -291,23 +291,21 @@ class TestConcurrentMisses:
 
 class TestWorkerStartup:
     def test_a_worker_connects_before_its_first_request(self, database):
-        database.dispose()
-        assert database.pool.checkedin() == 0
-        create_asgi_app(Settings())
-        assert database.pool.checkedin() == 1
+        served = create_asgi_app(Settings())
+        assert isinstance(served, ResponseCache)
+        assert isinstance(served.app, FastAPI)
+        assert served.app.state.resources.engine.pool.checkedin() == 1
 
     def test_an_unreachable_database_is_only_logged(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ):
         monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
         get_settings.cache_clear()
-        get_engine.cache_clear()
         try:
             app = create_asgi_app()
             response = TestClient(app).get("/v1/phases")
         finally:
             get_settings.cache_clear()
-            get_engine.cache_clear()
         assert response.status_code == 503
         warning = "could not connect to the database before serving: OperationalError"
         assert warning in caplog.text

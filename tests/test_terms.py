@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from app.pagination import encode_cursor, query_fingerprint
-from app.queries import linked_exercises
+from app.queries import plans
 from app.seeding import Catalogue, seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Severity
@@ -33,8 +33,8 @@ PLANS = {
 @pytest.fixture(params=list(PLANS))
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     read_all_links_max, set_of_links_max = PLANS[request.param]
-    monkeypatch.setattr(linked_exercises, "READ_ALL_LINKS_MAX", read_all_links_max)
-    monkeypatch.setattr(linked_exercises, "SET_OF_LINKS_MAX", set_of_links_max)
+    monkeypatch.setattr(plans, "READ_ALL_LINKS_MAX", read_all_links_max)
+    monkeypatch.setattr(plans, "SET_OF_LINKS_MAX", set_of_links_max)
     return str(request.param)
 
 

@@ -1,44 +1,52 @@
 """Conditions, and the exercises to avoid or use with caution with each."""
 
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.database import planned_with
-from app.errors import NotFound
+from app.errors import invalid_cursor_key
 from app.models import Condition, Contraindication
-from app.pagination import (
+from app.queries.keyset import (
+    KeysetPage,
+    PagePosition,
     cut_page,
-    invalid_cursor_key,
+    first_page,
     keyset_page,
     parse_key,
 )
-from app.queries.catalogue import REVISION_MEMO
-from app.queries.linked_exercises import exercises_by_name
+from app.queries.plans import exercises_linked_by_name, planned_with
+from app.queries.revision import revision_facts
+from app.queries.terms import term_by_slug
 from app.vocabulary import Severity
 
 # The order of a condition's exercises: every one to avoid, then those needing caution.
 SEGMENTS = (Severity.avoid, Severity.caution)
 
 
+@dataclass(frozen=True)
+class AffectedExerciseRow:
+    slug: str
+    name: str
+    severity: Severity
+    note: str
+
+
+@dataclass(frozen=True)
+class ConditionDetailPage:
+    condition: Condition
+    exercises: KeysetPage[AffectedExerciseRow]
+
+
 def list_conditions(
-    session: Session, *, limit: int, after: list[Any] | None = None
-) -> tuple[list[Condition], int, list[Any] | None]:
+    session: Session, *, limit: int, after: PagePosition = first_page
+) -> KeysetPage[Condition]:
     return keyset_page(
         session, select(Condition), Condition.slug, key_type=str, limit=limit, after=after
     )
 
 
-def get_condition(session: Session, *, slug: str) -> Condition:
-    """The condition alone; `condition_exercises` reads its exercises a page at a time."""
-    condition = session.exec(select(Condition).where(Condition.slug == slug)).first()
-    if condition is None:
-        raise NotFound(f"No condition with slug '{slug}'.")
-    return condition
-
-
-def count_condition_exercises(session: Session, *, condition: Condition) -> dict[Severity, int]:
+def _count_by_severity(session: Session, condition: Condition) -> dict[Severity, int]:
     """How many exercises the condition affects, by severity (every severity present),
     counted once per catalogue revision."""
     statement = (
@@ -52,50 +60,52 @@ def count_condition_exercises(session: Session, *, condition: Condition) -> dict
         counts.update({Severity(severity): n for severity, n in session.execute(statement)})
         return counts
 
-    # A copy: the memo's own dict is shared with every request.
-    return dict(REVISION_MEMO.current(session).count(f"condition|{condition.slug}", count))
+    # A copy: the remembered dict is shared with every request.
+    return dict(revision_facts(session).count(f"condition|{condition.slug}", count))
 
 
-def condition_exercises(
-    session: Session,
-    *,
-    condition: Condition,
-    limit: int,
-    after: list[Any] | None = None,
-) -> tuple[list[sa.Row[Any]], list[Any] | None]:
-    """A page of the exercises the condition affects, those to avoid first, then those
-    needing caution, each segment by name then slug, after the key `after` =
-    [severity, name, slug]; and the next page's key, if any. Rows carry `slug`, `name`,
-    `note` and `severity`. How many exercises each segment has (remembered per
+def get_condition_detail(
+    session: Session, *, slug: str, limit: int, after: PagePosition = first_page
+) -> ConditionDetailPage:
+    """The condition and a page of the exercises it affects, those to avoid first, then
+    those needing caution, each segment by name then slug, after the key
+    [severity, name, slug]. How many exercises each segment has (remembered per
     revision) picks the cheaper plan for it.
 
     Each segment is read on its own, so that each can stop after a page: one query
     per page, two for the page where the segments meet."""
-    exercise_counts = count_condition_exercises(session, condition=condition)
+    condition = term_by_slug(session, Condition, slug)
+    position = after()
+    counts = _count_by_severity(session, condition)
     first_segment = 0
-    if after is not None:
+    if position is not None:
         try:
-            first_segment = SEGMENTS.index(Severity(after[0]))
+            first_segment = SEGMENTS.index(Severity(position[0]))
         except (ValueError, IndexError):
             raise invalid_cursor_key() from None
-        parse_key(after, (str, str, str))
-    rows: list[sa.Row[Any]] = []
+        parse_key(position, (str, str, str))
+    rows: list[AffectedExerciseRow] = []
     for segment, severity in enumerate(SEGMENTS):
-        if segment < first_segment or exercise_counts[severity] == 0:
+        if segment < first_segment or counts[severity] == 0:
             continue
-        statement = exercises_by_name(
+        statement = exercises_linked_by_name(
             col(Contraindication.exercise_id),
             [
                 col(Contraindication.condition_id) == planned_with(condition.id),
                 col(Contraindication.severity) == planned_with(severity),
             ],
             [col(Contraindication.note)],
-            linked=exercise_counts[severity],
+            linked=counts[severity],
             limit=limit - len(rows),
-            after=after[1:] if after is not None and segment == first_segment else None,
+            after=position[1:] if position is not None and segment == first_segment else None,
         )
-        statement = statement.add_columns(sa.literal(severity.value).label("severity"))
-        rows += session.execute(statement).all()
+        rows += [
+            AffectedExerciseRow(row.slug, row.name, severity, row.note)
+            for row in session.execute(statement)
+        ]
         if len(rows) > limit:
             break
-    return cut_page(rows, limit, lambda row: [row.severity, row.name, row.slug])
+    items, next_key = cut_page(rows, limit, lambda row: [row.severity.value, row.name, row.slug])
+    return ConditionDetailPage(
+        condition, KeysetPage(items=items, total=sum(counts.values()), next_key=next_key)
+    )

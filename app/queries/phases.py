@@ -1,69 +1,87 @@
 """Rehab phases, in order, each with its exercises in progression order."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.database import planned_with
-from app.errors import NotFound
 from app.models import Exercise, ExercisePhase, Phase
-from app.pagination import cut_page, keyset_page, parse_key
-from app.queries.catalogue import REVISION_MEMO
+from app.queries.keyset import (
+    KeysetPage,
+    PagePosition,
+    cut_page,
+    first_page,
+    keyset_page,
+    parse_key,
+)
+from app.queries.plans import planned_with
+from app.queries.revision import revision_facts
+from app.queries.terms import term_by_slug
+
+
+@dataclass(frozen=True)
+class PhaseExerciseRow:
+    slug: str
+    name: str
+    order: int
+    caution: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class PhaseDetailPage:
+    phase: Phase
+    exercises: KeysetPage[PhaseExerciseRow]
 
 
 def list_phases(
-    session: Session, *, limit: int, after: list[Any] | None = None
-) -> tuple[list[Phase], int, list[Any] | None]:
+    session: Session, *, limit: int, after: PagePosition = first_page
+) -> KeysetPage[Phase]:
     return keyset_page(session, select(Phase), Phase.order, key_type=int, limit=limit, after=after)
 
 
-def get_phase(session: Session, *, slug: str) -> Phase:
-    """The phase alone; `phase_exercises` reads its exercises a page at a time."""
-    phase = session.exec(select(Phase).where(Phase.slug == slug)).first()
-    if phase is None:
-        raise NotFound(f"No phase with slug '{slug}'.")
-    return phase
-
-
-def count_phase_exercises(session: Session, *, phase: Phase) -> int:
-    """How many exercises the phase has (counted once per catalogue revision)."""
-    statement = (
-        select(sa.func.count())
-        .select_from(ExercisePhase)
-        .where(col(ExercisePhase.phase_id) == phase.id)
-    )
-    memo = REVISION_MEMO.current(session)
-    return memo.count(f"phase|{phase.slug}", lambda: session.exec(statement).one())
-
-
-def phase_exercises(
-    session: Session, *, phase: Phase, limit: int, after: list[Any] | None = None
-) -> tuple[list[sa.Row[Any]], list[Any] | None]:
-    """A page of the phase's exercises in progression order, then by slug (two can share
-    an order), after the key `after` = [order, slug]; and the next page's key, if any.
-    Rows carry `slug`, `name`, `progression_order`, `caution` and `note`.
+def get_phase_detail(
+    session: Session, *, slug: str, limit: int, after: PagePosition = first_page
+) -> PhaseDetailPage:
+    """The phase and a page of its exercises in progression order, then by slug (two can
+    share an order), after the key [order, slug].
 
     `ix_exercise_phase_phase_order` yields the phase's links in progression order, so
     the query reads no further than the page (sorting only exercises that share an order).
     """
-    order, slug = col(ExercisePhase.progression_order), col(Exercise.slug)
-    statement = (
+    phase = term_by_slug(session, Phase, slug)
+    position = after()
+    counting = (
+        sa.select(sa.func.count())
+        .select_from(ExercisePhase)
+        .where(col(ExercisePhase.phase_id) == phase.id)
+    )
+    total = revision_facts(session).count(
+        f"phase|{phase.slug}", lambda: session.execute(counting).scalar_one()
+    )
+    order, exercise_slug = col(ExercisePhase.progression_order), col(Exercise.slug)
+    statement: sa.Select[*tuple[Any, ...]] = (
         sa.select(
-            slug,
+            exercise_slug,
             col(Exercise.name),
-            order,
+            order.label("order"),
             col(ExercisePhase.caution),
             col(ExercisePhase.note),
         )
         .join_from(ExercisePhase, Exercise, col(ExercisePhase.exercise_id) == col(Exercise.id))
         .where(col(ExercisePhase.phase_id) == planned_with(phase.id))
     )
-    if after is not None:
-        after_order, after_slug = parse_key(after, (int, str))
+    if position is not None:
+        after_order, after_slug = parse_key(position, (int, str))
         # The first condition bounds the index range; the second is the exact keyset.
         statement = statement.where(
-            order >= after_order, sa.or_(order > after_order, slug > after_slug)
+            order >= after_order, sa.or_(order > after_order, exercise_slug > after_slug)
         )
-    rows = session.execute(statement.order_by(order, slug).limit(planned_with(limit + 1))).all()
-    return cut_page(rows, limit, lambda row: [row.progression_order, row.slug])
+    rows = session.execute(
+        statement.order_by(order, exercise_slug).limit(planned_with(limit + 1))
+    ).all()
+    items, next_key = cut_page(
+        [PhaseExerciseRow(*row) for row in rows], limit, lambda row: [row.order, row.slug]
+    )
+    return PhaseDetailPage(phase, KeysetPage(items=items, total=total, next_key=next_key))

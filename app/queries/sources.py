@@ -1,55 +1,70 @@
 """Source documents, with the evidence quoted from each."""
 
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.database import planned_with
-from app.errors import NotFound
 from app.models import Evidence, Exercise, Source
-from app.pagination import cut_page, keyset_page, parse_key
-from app.queries.catalogue import REVISION_MEMO
+from app.queries.keyset import (
+    KeysetPage,
+    PagePosition,
+    cut_page,
+    first_page,
+    keyset_page,
+    parse_key,
+)
+from app.queries.plans import planned_with
+from app.queries.revision import revision_facts
+from app.queries.terms import term_by_slug
+from app.vocabulary import EvidenceField, Stance
+
+
+@dataclass(frozen=True)
+class SourceEvidenceRow:
+    id: int
+    exercise: str
+    field: EvidenceField
+    subject: str | None
+    stance: Stance
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SourceDetailPage:
+    source: Source
+    evidence: KeysetPage[SourceEvidenceRow]
+    # How many exercises the source's evidence backs, on all pages.
+    exercises_total: int
 
 
 def list_sources(
-    session: Session, *, limit: int, after: list[Any] | None = None
-) -> tuple[list[Source], int, list[Any] | None]:
+    session: Session, *, limit: int, after: PagePosition = first_page
+) -> KeysetPage[Source]:
     return keyset_page(session, select(Source), Source.slug, key_type=str, limit=limit, after=after)
 
 
-def get_source(session: Session, *, slug: str) -> Source:
-    """The source alone; `source_evidence` reads its evidence a page at a time."""
-    source = session.exec(select(Source).where(Source.slug == slug)).first()
-    if source is None:
-        raise NotFound(f"No source with slug '{slug}'.")
-    return source
+def get_source_detail(
+    session: Session, *, slug: str, limit: int, after: PagePosition = first_page
+) -> SourceDetailPage:
+    """The source and a page of its evidence in document order (start, end, then id:
+    several exercises may quote the same span), after the key [start, end, id].
 
-
-def count_source_citations(session: Session, *, source: Source) -> tuple[int, int]:
-    """How many evidence quotes the source has, and how many exercises they back
-    (counted once per catalogue revision)."""
-    statement = sa.select(
+    `ix_evidence_source_id_start_end_id` yields the evidence in this order, so the query
+    reads no further than the page."""
+    source = term_by_slug(session, Source, slug)
+    position = after()
+    counting = sa.select(
         sa.func.count(), sa.func.count(sa.distinct(col(Evidence.exercise_id)))
     ).where(col(Evidence.source_id) == source.id)
 
     def count() -> tuple[int, int]:
-        evidence, exercises = session.execute(statement).one()
+        evidence, exercises = session.execute(counting).one()
         return evidence, exercises
 
-    return REVISION_MEMO.current(session).count(f"source|{source.slug}", count)
-
-
-def source_evidence(
-    session: Session, *, source: Source, limit: int, after: list[Any] | None = None
-) -> tuple[list[sa.Row[Any]], list[Any] | None]:
-    """A page of the source's evidence in document order (start, end, then id: several
-    exercises may quote the same span), after the key `after` = [start, end, id]; and
-    the next page's key, if any. Rows carry the evidence's columns and `slug`, that of
-    the exercise it backs.
-
-    `ix_evidence_source_id_start_end_id` yields the evidence in this order, so the query
-    reads no further than the page."""
+    evidence_total, exercises_total = revision_facts(session).count(f"source|{source.slug}", count)
     key = (col(Evidence.start), col(Evidence.end), col(Evidence.id))
     statement = (
         sa.select(
@@ -65,7 +80,14 @@ def source_evidence(
         .join_from(Evidence, Exercise, col(Evidence.exercise_id) == col(Exercise.id))
         .where(col(Evidence.source_id) == planned_with(source.id))
     )
-    if after is not None:
-        statement = statement.where(sa.tuple_(*key) > sa.tuple_(*parse_key(after, (int,) * 3)))
+    if position is not None:
+        statement = statement.where(sa.tuple_(*key) > sa.tuple_(*parse_key(position, (int,) * 3)))
     rows = session.execute(statement.order_by(*key).limit(planned_with(limit + 1))).all()
-    return cut_page(rows, limit, lambda row: [row.start, row.end, row.id])
+    items, next_key = cut_page(
+        [SourceEvidenceRow(*row) for row in rows], limit, lambda row: [row.start, row.end, row.id]
+    )
+    return SourceDetailPage(
+        source,
+        KeysetPage(items=items, total=evidence_total, next_key=next_key),
+        exercises_total=exercises_total,
+    )

@@ -1,1 +1,2 @@
-"""HTTP routes, one module per resource: parse, call one query function, return a schema."""
+"""HTTP routes, one module per resource: parse, call one query function through the
+catalogue reader, return a schema."""

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Response
 
-from app.caching import CatalogueReadDep
-from app.database import read
+from app.database import read_in_thread
+from app.dependencies import CatalogueReaderDep, SessionDep
 from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
-from app.routes.common import READ_RESPONSES, SessionDep
+from app.routes.common import READ_RESPONSES
 from app.schemas import CatalogueCounts, CatalogueInfo, Health
 
 router = APIRouter(tags=["catalogue"], responses=READ_RESPONSES)
@@ -14,10 +14,10 @@ HEAD_REVISION = head_revision()
 
 
 @router.get("/v1/catalogue", operation_id="getCatalogue", summary="Catalogue version and counts")
-async def get_catalogue_route(read_catalogue: CatalogueReadDep) -> CatalogueInfo:
+async def get_catalogue_route(reader: CatalogueReaderDep) -> CatalogueInfo:
     """The catalogue's version (it changes whenever any content changes, so clients and
     caches can key on it), when it last changed, and how many of each thing it holds."""
-    summary = await read_catalogue(get_catalogue_summary)
+    summary = await reader.read(get_catalogue_summary)
     return CatalogueInfo(
         version=summary.version,
         updated_at=summary.updated_at,
@@ -43,5 +43,5 @@ async def readyz(response: Response, session: SessionDep) -> Health:
     """Ready to serve: the database answers, its migrations are at head and the
     catalogue is seeded. 503 problem+json otherwise."""
     response.headers["Cache-Control"] = "no-store"
-    await read(session, check_ready, expected_revision=HEAD_REVISION)
+    await read_in_thread(session, check_ready, expected_revision=HEAD_REVISION)
     return Health(status="ok", checks={"database": "ok", "migrations": HEAD_REVISION or "none"})

@@ -1,84 +1,150 @@
 """GET /v1/exercises and /v1/exercises/{slug}."""
 
-from typing import Annotated
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ConfigDict, Field, field_validator
 
-from app.caching import CatalogueReadDep
-from app.pagination import (
-    DEFAULT_LIMIT,
-    MAX_CURSOR_LENGTH,
-    MAX_LIMIT,
-    Page,
-    query_fingerprint,
-)
-from app.queries.exercises import ExerciseFilters, get_exercise, list_exercises
-from app.routes.common import READ_RESPONSES, envelope, read_cursor, slug_path
+from app.dependencies import CatalogueReaderDep, Paging, ResourcesDep, paging_of
+from app.pagination import Page, PageParameters
+from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
+from app.queries.exercises import get_exercise, list_exercises
+from app.routes.common import READ_RESPONSES, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
-from app.vocabulary import ExerciseSort
-
-router = APIRouter(
-    prefix="/v1/exercises",
-    responses=READ_RESPONSES,
-    tags=["exercises"],
+from app.vocabulary import (
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    Category,
+    Difficulty,
+    ExerciseSort,
+    PhaseSlug,
+    Position,
 )
 
+router = APIRouter(prefix="/v1/exercises", responses=READ_RESPONSES, tags=["exercises"])
 
-class ExerciseListParameters(ExerciseFilters):
+MAX_VALUES = 20
+MAX_QUERY_LENGTH = 200
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
+
+
+def _values(description: str, example: str) -> Any:
+    return Field(default=[], max_length=MAX_VALUES, description=description, examples=[[example]])
+
+
+class ExerciseListParameters(PageParameters):
+    """The exercise list's query: filters (repeated values mean any-of; filters combine
+    with AND), sort order and page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phase: list[PhaseSlug] = _values("Rehab phase.", "acute")
+    goal: list[Slug] = _values("Goal slug, see /v1/goals.", "flexibility")
+    category: list[Category] = _values("Kind of exercise.", "stretch")
+    equipment: list[Slug] = _values("Equipment needed (`none` for none).", "towel")
+    position: list[Position] = _values("Body position.", "lying")
+    difficulty: list[Difficulty] = _values("Difficulty.", "beginner")
+    body_region: list[Slug] = _values("Body region worked.", "hamstrings")
+    source: list[Slug] = _values(
+        "Cited by this source, see /v1/sources.", "hamstring-pain-exercises-article"
+    )
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_QUERY_LENGTH,
+        description="Full-text search over name, summary and instructions; best match first.",
+        examples=["nordic"],
+    )
+    safe_for: list[Slug] = _values(
+        "Condition slug: drop exercises to avoid with it; keep those needing caution and "
+        "list the cautions on each item.",
+        "sciatica-nerve-symptoms",
+    )
+    updated_since: datetime | None = Field(
+        default=None,
+        description="Only exercises changed at or after this ISO 8601 time (UTC if no zone).",
+        examples=["2026-01-01T00:00:00Z"],
+    )
     sort: ExerciseSort | None = Field(
         default=None,
         description="`name` (default), `-updated_at`, or `phase_order` with exactly one "
         "`phase`. With `q` the default is relevance.",
         examples=["phase_order"],
     )
-    limit: int = Field(
-        default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
-    )
-    cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="`next_cursor` of the previous page.",
-    )
+
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _iso_8601_only(cls, value: Any) -> Any:
+        """Pydantic would read a bare number as a Unix time; the documented format is an
+        ISO 8601 date-time, so `updated_since=0.5` is an error, not 1970."""
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            raise ValueError("expected an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
+        return value
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Aware UTC (naive means UTC); times that leave the calendar in UTC are invalid."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC") from None
+
+
+@dataclass(frozen=True)
+class ExerciseListQuery:
+    """The exercise list a request asks for: filters, sort order and paging."""
+
+    filters: ExerciseFilters
+    sort: ExerciseSort | None
+    paging: Paging
+
+
+async def exercise_list_query(
+    request: Request,
+    response: Response,
+    resources: ResourcesDep,
+    parameters: Annotated[ExerciseListParameters, Query()],
+) -> ExerciseListQuery:
+    filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
+    # A cursor belongs to the filters and sort order it was issued for.
+    query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
+    paging = paging_of(request, response, resources, parameters, query=query)
+    return ExerciseListQuery(filters, parameters.sort, paging)
+
+
+ExerciseListQueryDep = Annotated[ExerciseListQuery, Depends(exercise_list_query)]
 
 
 @router.get("", operation_id="listExercises", summary="List exercises")
 async def list_exercises_route(
-    request: Request,
-    response: Response,
-    read_catalogue: CatalogueReadDep,
-    parameters: Annotated[ExerciseListParameters, Query()],
+    reader: CatalogueReaderDep, query: ExerciseListQueryDep
 ) -> Page[ExerciseItem]:
     """Exercises matching every filter given (a repeated filter matches any of its
     values), one page at a time. Use `safe_for` to leave out exercises to avoid with a
     condition and see the cautions on those kept."""
-    filters = ExerciseFilters.model_validate(
-        parameters.model_dump(include=set(ExerciseFilters.model_fields))
-    )
-    fingerprint = query_fingerprint(parameters.model_dump(mode="json", exclude={"limit", "cursor"}))
-    page = await read_catalogue(
+    paging = query.paging
+    page = await reader.read(
         list_exercises,
-        filters=filters,
-        sort=parameters.sort,
-        limit=parameters.limit,
-        after=read_cursor(parameters.cursor, fingerprint),
+        filters=query.filters,
+        sort=query.sort,
+        limit=paging.limit,
+        after=paging.position(),
     )
-    items = ExerciseItem.from_listings(page.items)
-    return envelope(
-        request,
-        response,
-        items=items,
-        total=page.total,
-        limit=parameters.limit,
-        fingerprint=fingerprint,
-        next_key=page.next_key,
-    )
+    return paging.envelope(ExerciseItem.from_listings(page.items), page)
 
 
 @router.get("/{slug}", operation_id="getExercise", summary="Get one exercise")
 async def get_exercise_route(
-    slug: Annotated[str, slug_path("sitting-heel-dig")], read_catalogue: CatalogueReadDep
+    slug: Annotated[str, slug_path("sitting-heel-dig")], reader: CatalogueReaderDep
 ) -> ExerciseDetail:
     """One exercise in full: instructions, dosage, phases, goals, contraindications,
     progressions and regressions, and the verbatim evidence behind each claim."""
-    return ExerciseDetail.from_row(await read_catalogue(get_exercise, slug=slug))
+    return ExerciseDetail.from_row(await reader.read(get_exercise, slug=slug))

@@ -1,142 +1,33 @@
-"""HTTP caching for catalogue reads: strong ETags, Last-Modified, conditional GETs, and
-responses rendered once per catalogue revision.
-
-The validators come from the catalogue state, not from hashing a rendered body: the
-state is read at the start of the request, in the same database snapshot the route
-then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
-304 before any content is queried or rendered.
+"""Responses rendered once per catalogue revision.
 
 `ResponseCache` wraps the whole app: it keeps the finished bytes of successful
 catalogue reads in memory, keyed by URL and the headers that select a representation,
 and serves repeats without any middleware, routing, querying or rendering. It learns
 the current revision from the database at most once per `revalidate_seconds`, in the
-background, so after a reseed a process may keep serving the previous, complete
+background, so after a write a process may keep serving the previous, complete
 revision (with that revision's ETag) for up to twice that long.
 """
 
 import asyncio
-import hashlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, Request, Response
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.database import get_engine, read
-from app.errors import NotModified
-from app.queries.catalogue import CatalogueRevision, get_catalogue_state
-from app.routes.common import SessionDep
+from app.conditional import etag_matches, rendered_from
+from app.queries.revision import get_revision
 from app.security import is_acceptable_request_id, new_request_id
 
-Answer = TypeVar("Answer")
-CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 
-
-def entity_tag(state: CatalogueRevision, request: Request) -> str:
-    """Strong ETag for this representation: catalogue state, URL and `Accept-Encoding`.
-
-    The state is the content hash *and* the time of the last change: bodies carry each
-    exercise's `updated_at`, so content reseeded back to an earlier version is new bytes
-    and needs a new tag even though its content hash is the old one.
-
-    Compressed and identity bodies differ, so they must not share a tag. Keying on the
-    header itself rather than on the encoding it negotiates keeps this true whatever the
-    compression middleware picks; the same client always sends the same header."""
-    query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
-    accept_encoding = request.headers.get("accept-encoding", "")
-    key = f"{state.tag}|{request.url.path}|{query}|{accept_encoding}"
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    if if_none_match.strip() == "*":
-        return True
-    # If-None-Match uses the weak comparison: W/"x" matches "x".
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag in candidates
-
-
-def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
-        return False  # an unparseable date is ignored, as RFC 9110 says
-    if since.tzinfo is None:
-        return False
-    return updated_at.replace(microsecond=0) <= since
-
-
-def check_validators(request: Request, response: Response, session: Session) -> None:
-    """Set ETag, Last-Modified and Cache-Control from the state of the catalogue the
-    session reads, or raise `NotModified` when the client already has this version."""
-    state = get_catalogue_state(session)
-    # Tells `ResponseCache` which revision this response was rendered from.
-    request.state.catalogue_revision = state.tag
-    etag = entity_tag(state, request)
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(state.updated_at, usegmt=True),
-        "Cache-Control": CATALOGUE_CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
-    }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        fresh = _matches(if_none_match, etag)
-    else:
-        if_modified_since = request.headers.get("if-modified-since")
-        fresh = if_modified_since is not None and _not_modified_since(
-            if_modified_since, state.updated_at
-        )
-    if fresh:
-        raise NotModified(headers)
-    response.headers.update(headers)
-
-
-def catalogue_validators(request: Request, response: Response, session: SessionDep) -> None:
-    """Route dependency for routes that query in several steps (sync routes): the
-    validators, checked before the route runs (see `check_validators`)."""
-    check_validators(request, response, session)
-
-
-@dataclass(frozen=True)
-class CatalogueRead:
-    """One request's read of the catalogue: `await read_catalogue(query, **arguments)`
-    checks the validators (a 304 before any content is queried), runs the query
-    function, and ends the read transaction, all in one worker-thread hop. As a
-    dependency of its own, the validators would take a hop (and a thread wake-up) more."""
-
-    request: Request
-    response: Response
-    session: Session
-
-    async def __call__(self, query: Callable[..., Answer], /, **arguments: Any) -> Answer:
-        def checked(session: Session, **arguments: Any) -> Answer:
-            check_validators(self.request, self.response, session)
-            return query(session, **arguments)
-
-        return await read(self.session, checked, **arguments)
-
-
-async def _catalogue_read(
-    request: Request, response: Response, session: SessionDep
-) -> CatalogueRead:
-    return CatalogueRead(request, response, session)
-
-
-CatalogueReadDep = Annotated[CatalogueRead, Depends(_catalogue_read)]
-
-
-def read_current_revision() -> str:
+def read_current_revision(engine: Engine) -> str:
     """The revision in the database now (for `ResponseCache`, outside any request)."""
-    with Session(get_engine()) as session:
-        return get_catalogue_state(session).tag
+    with Session(engine) as session:
+        return get_revision(session).tag
 
 
 # Headers a 304 repeats from the full response (RFC 9110 15.4.5).
@@ -260,7 +151,7 @@ class ResponseCache:
             entry = rendering.entry
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
-        if if_none_match is not None and _matches(if_none_match, entry.etag):
+        if if_none_match is not None and etag_matches(if_none_match, entry.etag):
             headers = [*entry.not_modified_headers, (_REQUEST_ID, request_id)]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
@@ -332,7 +223,7 @@ class ResponseCache:
                     # for this client to read them. (The app's answers are one body
                     # message each; a streamed one would make them wait for the
                     # client to take the earlier messages.)
-                    rendering.entry = _entry(scope.get("state", {}), start, b"".join(chunks))
+                    rendering.entry = _entry(rendered_from(scope), start, b"".join(chunks))
                     self._store(key, rendering.entry)
                     finish()
             await send(message)
@@ -352,18 +243,17 @@ class ResponseCache:
         self.entries[key] = entry
 
 
-def _entry(state: dict[str, Any], start: Message | None, body: bytes) -> _Entry | None:
-    """A finished answer as it may be served again: a 200 from a known revision, with an
-    ETag, not too large; `None` for anything else."""
-    rendered_from = state.get("catalogue_revision")
-    if start is None or start["status"] != 200 or rendered_from is None:
+def _entry(revision: str | None, start: Message | None, body: bytes) -> _Entry | None:
+    """A finished answer as it may be served again: a 200 rendered from a known
+    `revision`, with an ETag, not too large; `None` for anything else."""
+    if start is None or start["status"] != 200 or revision is None:
         return None
     headers = tuple((name, value) for name, value in start["headers"] if name != _REQUEST_ID)
     etag = next((value for name, value in headers if name == b"etag"), None)
     if etag is None or len(body) > MAX_ENTRY_BYTES:
         return None
     return _Entry(
-        revision=rendered_from,
+        revision=revision,
         headers=headers,
         not_modified_headers=tuple(
             (name, value) for name, value in headers if name in _NOT_MODIFIED_HEADERS

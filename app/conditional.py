@@ -1,0 +1,88 @@
+"""Conditional requests for catalogue reads: strong ETags, Last-Modified, and 304.
+
+The validators come from the catalogue revision, not from hashing a rendered body: the
+revision is read at the start of the request, in the same database snapshot the route
+then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered with
+304 before any content is queried or rendered."""
+
+import hashlib
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Scope
+
+from app.errors import NotModified
+from app.queries.revision import CatalogueRevision, get_revision
+
+CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# The request-state key under which a response records the revision it was rendered
+# from: `app.response_cache` keeps an answer only when that is the current revision.
+_RENDERED_FROM = "catalogue_revision"
+
+
+def entity_tag(revision: CatalogueRevision, request: Request) -> str:
+    """Strong ETag for this representation: catalogue revision, URL and `Accept-Encoding`.
+
+    The revision is the content hash *and* the time of the last change: bodies carry
+    each exercise's `updated_at`, so content reseeded back to an earlier version is new
+    bytes and needs a new tag even though its content hash is the old one.
+
+    Compressed and identity bodies differ, so they must not share a tag. Keying on the
+    header itself rather than on the encoding it negotiates keeps this true whatever the
+    compression middleware picks; the same client always sends the same header."""
+    query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
+    accept_encoding = request.headers.get("accept-encoding", "")
+    key = f"{revision.tag}|{request.url.path}|{query}|{accept_encoding}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    if if_none_match.strip() == "*":
+        return True
+    # If-None-Match uses the weak comparison: W/"x" matches "x".
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in candidates
+
+
+def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False  # an unparseable date is ignored, as RFC 9110 says
+    if since.tzinfo is None:
+        return False
+    return updated_at.replace(microsecond=0) <= since
+
+
+def check_validators(request: Request, response: Response, session: Session) -> None:
+    """Set ETag, Last-Modified and Cache-Control from the revision of the catalogue the
+    session reads, or raise `NotModified` when the client already has this version."""
+    revision = get_revision(session)
+    setattr(request.state, _RENDERED_FROM, revision.tag)
+    etag = entity_tag(revision, request)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(revision.updated_at, usegmt=True),
+        "Cache-Control": CATALOGUE_CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        fresh = etag_matches(if_none_match, etag)
+    else:
+        if_modified_since = request.headers.get("if-modified-since")
+        fresh = if_modified_since is not None and _not_modified_since(
+            if_modified_since, revision.updated_at
+        )
+    if fresh:
+        raise NotModified(headers)
+    response.headers.update(headers)
+
+
+def rendered_from(scope: Scope) -> str | None:
+    """The revision (tag) a finished request's response was rendered from, if any."""
+    revision: str | None = scope.get("state", {}).get(_RENDERED_FROM)
+    return revision

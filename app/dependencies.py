@@ -1,0 +1,264 @@
+"""What routes depend on, typed: the app's settings and engines, the request's session
+(a read snapshot or a write), the catalogue reader that checks validators and runs one
+query, paging, and content negotiation.
+
+An app built by `app.main.create_app` holds one `AppResources` for its whole life:
+everything here reaches settings and engines through it, never through globals."""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Depends, Query, Request, Response
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.conditional import check_validators
+from app.database import end_read, end_write, engine_for, read_in_thread, snapshot_engine
+from app.errors import CatalogueError, NotAcceptable, NotModified
+from app.pagination import (
+    DetailPage,
+    ListPage,
+    Page,
+    PageParameters,
+    decode_cursor,
+    encode_cursor,
+    query_fingerprint,
+)
+from app.queries.keyset import KeysetPage, PagePosition, first_page
+from app.queries.revision import RevisionMemo, attach_memo
+from app.settings import Settings
+
+Answer = TypeVar("Answer")
+Item = TypeVar("Item")
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class AppResources:
+    """An app's settings, its engines, and the facts it remembers per revision."""
+
+    settings: Settings
+    engine: Engine
+    read_engine: Engine
+    revision_memo: RevisionMemo
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AppResources":
+        engine = engine_for(settings)
+        return cls(settings, engine, snapshot_engine(engine), RevisionMemo())
+
+
+def app_resources(request: Request) -> AppResources:
+    resources: AppResources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[AppResources, Depends(app_resources)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """One read session per request, reading one snapshot, so a response never mixes
+    two catalogue versions during a write.
+
+    A coroutine, so that FastAPI does not hand it to a worker thread: making a session
+    does no I/O (the first query, in a worker thread, connects). Only a failure (the
+    database's, or ours) rolls back; an answer to the client (304, 404, 422...) commits
+    (see `end_read`)."""
+    # Reads only: what a query returned stays readable after its transaction commits.
+    session = Session(resources.read_engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException as error:
+        await end_read(session, commit=_is_an_answer(error))
+        raise
+    else:
+        await end_read(session, commit=True)
+
+
+def _is_an_answer(error: BaseException) -> bool:
+    """Whether `error` is an answer to the client (304, 404, 422...), not a failure."""
+    if isinstance(error, NotModified):
+        return True
+    return isinstance(error, CatalogueError) and error.status < 500
+
+
+async def get_write_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """One write session per request: committed when the route returns, rolled back on
+    any error at all (a 4xx included), so nothing is ever half applied."""
+    session = Session(resources.engine)
+    try:
+        yield session
+    except BaseException:
+        await end_write(session, commit=False)
+        raise
+    else:
+        await end_write(session, commit=True)
+
+
+# Both closed as soon as the route returns (scope="function"): a read's body is rendered
+# then, and a client slow to read it must not hold a database connection; a write is
+# committed before its answer goes out.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class CatalogueReader:
+    """One request's read of the catalogue: `await reader.read(query, **arguments)`
+    checks the validators (a 304 before any content is queried), runs the query
+    function, and ends the read transaction, all in one worker-thread hop."""
+
+    request: Request
+    response: Response
+    session: Session
+
+    async def read(self, query: Callable[..., Answer], /, **arguments: Any) -> Answer:
+        def checked(session: Session, **arguments: Any) -> Answer:
+            check_validators(self.request, self.response, session)
+            return query(session, **arguments)
+
+        return await read_in_thread(self.session, checked, **arguments)
+
+    async def read_list(
+        self,
+        query: Callable[..., KeysetPage[Row]],
+        paging: "Paging",
+        item: Callable[[Row], Item],
+        /,
+        **arguments: Any,
+    ) -> Page[Item]:
+        """`paging`'s page of the list `query` reads, its rows made `item`s, in the
+        list envelope."""
+        page = await self.read(query, limit=paging.limit, after=paging.position(), **arguments)
+        return paging.envelope([item(row) for row in page.items], page)
+
+
+async def catalogue_reader(
+    request: Request, response: Response, session: SessionDep, resources: ResourcesDep
+) -> CatalogueReader:
+    attach_memo(session, resources.revision_memo)
+    return CatalogueReader(request, response, session)
+
+
+CatalogueReaderDep = Annotated[CatalogueReader, Depends(catalogue_reader)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One request's page of a list: its size, where it starts (the request's cursor,
+    read as a page position), and the next page's cursor, also announced in an
+    RFC 8288 `Link` header. A cursor works only for the query whose `fingerprint`
+    signed it."""
+
+    request: Request
+    response: Response
+    cursor_secret: str
+    fingerprint: str
+    limit: int
+    cursor: str | None
+
+    def position(self) -> PagePosition:
+        """Where the page starts, decoded from the cursor when the query reads it."""
+        cursor = self.cursor
+        if cursor is None:
+            return first_page
+        return lambda: decode_cursor(self.cursor_secret, self.fingerprint, cursor)
+
+    def next_cursor(self, next_key: list[Any] | None) -> str | None:
+        if next_key is None:
+            return None
+        cursor = encode_cursor(self.cursor_secret, self.fingerprint, next_key)
+        # This request's URL with `cursor` replaced: parsed and encoded once, where
+        # Starlette's remove_query_params and include_query_params do each twice.
+        query = parse_qsl(self.request.url.query, keep_blank_values=True)
+        query = [(name, value) for name, value in query if name != "cursor"]
+        url = self.request.url.replace(query=urlencode([*query, ("cursor", cursor)]))
+        self.response.headers["Link"] = f'<{url}>; rel="next"'
+        return cursor
+
+    def envelope(self, items: Sequence[Item], page: KeysetPage[Any]) -> Page[Item]:
+        """The list envelope of `page`, whose rows are given as `items`."""
+        return Page[Item](
+            items=list(items),
+            total=page.total,
+            limit=self.limit,
+            next_cursor=self.next_cursor(page.next_key),
+        )
+
+
+def paging_of(
+    request: Request,
+    response: Response,
+    resources: AppResources,
+    page: PageParameters,
+    *,
+    query: dict[str, Any],
+) -> Paging:
+    """The paging `page` asks for, of the query described by `query` (its parameters
+    but the paging ones)."""
+    secret = resources.settings.cursor_secret
+    return Paging(request, response, secret, query_fingerprint(query), page.limit, page.cursor)
+
+
+def _resource(request: Request) -> str:
+    """The resource a term route serves: `goals` for /v1/goals and /v1/goals/{slug}."""
+    path: str = request.scope["route"].path
+    return path.split("/")[2]
+
+
+async def list_paging(
+    request: Request,
+    response: Response,
+    resources: ResourcesDep,
+    page: Annotated[ListPage, Query()],
+) -> Paging:
+    return paging_of(request, response, resources, page, query={"list": _resource(request)})
+
+
+async def detail_paging(
+    request: Request,
+    response: Response,
+    resources: ResourcesDep,
+    page: Annotated[DetailPage, Query()],
+) -> Paging:
+    query = {"detail": _resource(request), "slug": request.path_params["slug"]}
+    return paging_of(request, response, resources, page, query=query)
+
+
+# The paging of a term list (`limit` 1..100, default 20, and `cursor`), and of the list
+# a term's detail embeds (default 100).
+ListPagingDep = Annotated[Paging, Depends(list_paging)]
+DetailPagingDep = Annotated[Paging, Depends(detail_paging)]
+
+
+# Media ranges under which a JSON body (or a problem+json error) is acceptable.
+_JSON_RANGES = {"*/*", "application/*", "application/json", "application/problem+json"}
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether an `Accept` header admits JSON (RFC 9110 12.5.1; `q=0` means "not this")."""
+    for item in accept.split(","):
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        if media_range.lower() not in _JSON_RANGES:
+            continue
+        quality = next(
+            (value for name, _, value in (p.partition("=") for p in parameters) if name == "q"),
+            "1",
+        )
+        try:
+            if float(quality) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+async def json_acceptable(request: Request) -> None:
+    """Router dependency: answer 406 when the client accepts no JSON at all."""
+    accept = request.headers.get("accept")
+    if accept and not accepts_json(accept):
+        raise NotAcceptable(
+            f"This API only serves application/json; the Accept header was {accept!r}."
+        )

@@ -1,0 +1,247 @@
+"""RFC 9457 problem+json: the document, and the handlers that render every error of
+`app.errors` (and the framework's own) as one."""
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import examples
+from app.errors import (
+    CatalogueError,
+    DatabaseUnavailable,
+    FieldError,
+    InvalidParameters,
+    NotModified,
+)
+
+logger = logging.getLogger("app")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://exercise-catalogue.example/problems/"
+
+
+class ParameterError(BaseModel):
+    """One bad input: which parameter, what is wrong, and what would be accepted."""
+
+    parameter: str
+    location: str = "query"
+    message: str
+    value: Any = None
+    allowed: list[str] | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROBLEM]})
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ParameterError] | None = None
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    instance: str | None = None,
+    errors: Sequence[ParameterError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=PROBLEM_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=list(errors) if errors is not None else None,
+    )
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _located(request: Request, errors: Sequence[FieldError]) -> list[ParameterError]:
+    """Field errors as the client sent the fields: a path parameter, a body field (named
+    by its JSON Pointer), or else a query parameter."""
+
+    def location(field: str) -> str:
+        if field in request.path_params:
+            return "path"
+        return "body" if field.startswith("/") else "query"
+
+    return [
+        ParameterError(
+            parameter=error.field,
+            location=location(error.field),
+            message=error.message,
+            value=error.value,
+            allowed=error.allowed,
+        )
+        for error in errors
+    ]
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _validation_errors(error: RequestValidationError) -> list[ParameterError]:
+    errors = []
+    for item in error.errors():
+        location, *path = item.get("loc", ("query",))
+        # `phase.0` is the first `phase` value: clients know the parameter as `phase`.
+        named = [str(part) for part in path if not isinstance(part, int)]
+        parameter = ".".join(named) or str(location)
+        allowed = None
+        expected = (item.get("ctx") or {}).get("expected")
+        if item.get("type") in ("enum", "literal_error") and isinstance(expected, str):
+            allowed = _QUOTED.findall(expected)
+        value = item.get("input")
+        if item.get("type") == "extra_forbidden":
+            message = "unknown parameter"
+        else:
+            message = item.get("msg", "invalid")
+        errors.append(
+            ParameterError(
+                parameter=parameter,
+                location=str(location),
+                message=message,
+                value=value if isinstance(value, str | int | float | bool) else None,
+                allowed=allowed,
+            )
+        )
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+
+    @app.exception_handler(CatalogueError)
+    async def catalogue_error(request: Request, error: CatalogueError) -> JSONResponse:
+        if error.status >= 500 and error.status != 503:
+            logger.error("unhandled catalogue error: %s", error.detail)
+            return _internal_error(request)
+        headers = {"Retry-After": "5"} if error.status == 503 else None
+        return problem_response(
+            error.status,
+            error.title,
+            error.detail,
+            slug=error.slug,
+            instance=request.url.path,
+            errors=_located(request, error.errors) if error.errors is not None else None,
+            headers=headers,
+        )
+
+    @app.exception_handler(NotModified)
+    async def not_modified(request: Request, outcome: NotModified) -> Response:
+        return Response(status_code=304, headers=outcome.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(error)
+        names = ", ".join(sorted({item.parameter for item in errors}))
+        return problem_response(
+            422,
+            InvalidParameters.title,
+            f"Invalid value(s) for: {names}.",
+            slug=InvalidParameters.slug,
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}
+        title = titles.get(error.status_code, "HTTP error")
+        detail = str(error.detail)
+        if error.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}."
+        return problem_response(
+            error.status_code,
+            title,
+            detail,
+            slug=title.lower().replace(" ", "-"),
+            instance=request.url.path,
+            headers=dict(error.headers) if error.headers else None,
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeoutError)
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        logger.warning("database unavailable: %s", type(error).__name__)
+        return problem_response(
+            503,
+            DatabaseUnavailable.title,
+            "The catalogue database cannot be reached; try again shortly.",
+            slug=DatabaseUnavailable.slug,
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        # Only reached for errors outside UnexpectedErrorMiddleware (in middlewares).
+        return _internal_error(request, logged=True)
+
+
+class UnexpectedErrorMiddleware:
+    """Render an unexpected exception as the generic 500 problem *inside* the middleware
+    stack, so the answer still gets its request id, security and CORS headers (Starlette
+    would otherwise handle it outermost, after all of them)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise  # too late for a problem document; the server closes the connection
+            await _internal_error(Request(scope), logged=True)(scope, receive, send)
+
+
+def _internal_error(request: Request, *, logged: bool = False) -> JSONResponse:
+    """The generic 500: the details go to the log (with the request id), never out."""
+    if logged:
+        logger.exception(
+            "unhandled error on %s %s (request id %s)",
+            request.method,
+            request.url.path,
+            correlation_id.get(),
+        )
+    return problem_response(
+        500,
+        CatalogueError.title,
+        "Something went wrong on our side; it has been logged.",
+        slug=CatalogueError.slug,
+        instance=request.url.path,
+    )

@@ -1,0 +1,147 @@
+"""The exercise list's filters: a plain value object, the check that their slugs
+exist, and the WHERE clauses they make."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from app.errors import unknown_values
+from app.models import (
+    Contraindication,
+    Evidence,
+    Exercise,
+    ExerciseBodyRegion,
+    ExerciseEquipment,
+    ExerciseGoal,
+    ExercisePhase,
+    UTCDateTime,
+)
+from app.queries.plans import has_term, planned_with
+from app.vocabulary import Category, Difficulty, PhaseSlug, Position, Severity
+
+
+@dataclass(frozen=True)
+class ExerciseFilters:
+    """Filters on the exercise list, already validated in form: several values of one
+    filter mean any of them; different filters combine with AND."""
+
+    phase: Sequence[PhaseSlug] = ()
+    goal: Sequence[str] = ()
+    category: Sequence[Category] = ()
+    equipment: Sequence[str] = ()
+    position: Sequence[Position] = ()
+    difficulty: Sequence[Difficulty] = ()
+    body_region: Sequence[str] = ()
+    source: Sequence[str] = ()
+    q: str | None = None
+    # Conditions: drop exercises to avoid with any of them.
+    safe_for: Sequence[str] = ()
+    updated_since: datetime | None = None
+
+
+FILTER_FIELDS = frozenset(field.name for field in fields(ExerciseFilters))
+
+
+def check_known_values(
+    session: Session, filters: ExerciseFilters, term_ids: dict[str, dict[str, int]]
+) -> None:
+    """Unknown slugs in open vocabularies are a 422 listing the allowed values."""
+    terms = [
+        ("goal", filters.goal, "goal"),
+        ("source", filters.source, "source"),
+        ("safe_for", filters.safe_for, "condition"),
+    ]
+    for field, values, kind in terms:
+        if not set(values) <= term_ids[kind].keys():
+            raise unknown_values(field, values, list(term_ids[kind]))
+    # Equipment and body regions are plain values on the links, not terms with ids.
+    link_values = [
+        ("equipment", filters.equipment, ExerciseEquipment.equipment),
+        ("body_region", filters.body_region, ExerciseBodyRegion.body_region),
+    ]
+    for field, values, column in link_values:
+        if not values:
+            continue
+        found = set(session.exec(select(column).where(col(column).in_(values)).distinct()).all())
+        if found != set(values):
+            allowed = session.exec(select(column).distinct()).all()
+            raise unknown_values(field, values, list(allowed))
+
+
+def filter_conditions(
+    filters: ExerciseFilters,
+    term_ids: dict[str, dict[str, int]],
+    *,
+    phase_joined: bool,
+    id_arrays: bool,
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for `filters`. Links are tested per exercise (EXISTS), so that a
+    page in index order stops after `limit` matches instead of collecting them all.
+    With sort=phase_order the page is joined to its one phase (`phase_joined`): that
+    join filters by phase."""
+
+    def ids(kind: str, slugs: Sequence[str]) -> list[int]:
+        return [term_ids[kind][slug] for slug in slugs]
+
+    conditions: list[ColumnElement[bool]] = []
+    if filters.phase and not phase_joined:
+        conditions.append(
+            has_term(
+                col(Exercise.phase_ids),
+                col(ExercisePhase.exercise_id),
+                col(ExercisePhase.phase_id),
+                ids("phase", filters.phase),
+                id_arrays=id_arrays,
+            )
+        )
+    if filters.goal:
+        conditions.append(
+            has_term(
+                col(Exercise.goal_ids),
+                col(ExerciseGoal.exercise_id),
+                col(ExerciseGoal.goal_id),
+                ids("goal", filters.goal),
+                id_arrays=id_arrays,
+            )
+        )
+    linked_values = (
+        (col(ExerciseEquipment.equipment), filters.equipment),
+        (col(ExerciseBodyRegion.body_region), filters.body_region),
+        (col(Evidence.source_id), ids("source", filters.source)),
+    )
+    for link_column, values in linked_values:
+        if values:
+            conditions.append(_linked(link_column, link_column.in_(planned_with(list(values)))))
+    own_values = (
+        (col(Exercise.category), filters.category),
+        (col(Exercise.position), filters.position),
+        (col(Exercise.difficulty), filters.difficulty),
+    )
+    for column, values in own_values:
+        if values:
+            conditions.append(column.in_(planned_with(list(values))))
+    if filters.safe_for:
+        condition_id = col(Contraindication.condition_id)
+        conditions.append(
+            ~_linked(
+                condition_id,
+                condition_id.in_(planned_with(ids("condition", filters.safe_for))),
+                col(Contraindication.severity) == Severity.avoid,
+            )
+        )
+    if filters.updated_since is not None:
+        conditions.append(
+            col(Exercise.updated_at) >= planned_with(filters.updated_since, UTCDateTime())
+        )
+    return conditions
+
+
+def _linked(link_column: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The exercise has a row in the link table of `link_column` matching `where`."""
+    link_exercise_id = link_column.table.c.exercise_id
+    return sa.exists().where(link_exercise_id == Exercise.id, *where)
