@@ -23,7 +23,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def _seed() -> None:
     from app.database import engine_for
-    from app.seeding import read_catalogue, seed_catalogue
+    from app.seeding.reading import read_catalogue
+    from app.seeding.writing import seed_catalogue
 
     settings = get_settings()
     catalogue = read_catalogue(settings.seed_dir / "catalogue", settings.seed_dir)
@@ -89,7 +90,7 @@ def serve(
 @cli.command("verify-sources")
 def verify_sources() -> None:
     """Check every source document's SHA-256 and every evidence quote at its offsets."""
-    from app.seeding import read_catalogue
+    from app.seeding.reading import read_catalogue
 
     try:
         catalogue = read_catalogue(get_settings().seed_dir / "catalogue", get_settings().seed_dir)

@@ -98,13 +98,11 @@ def connect_early(engine: Engine) -> None:
         )
 
 
-async def end_read(session: Session, *, commit: bool) -> None:
-    """End a request's read transaction and give its connection back.
+async def end_transaction(session: Session, *, commit: bool) -> None:
+    """End a request's transaction and give its connection back: COMMIT, or else roll
+    back (closing a session rolls back what it has not committed).
 
-    A read ends the same with COMMIT as with ROLLBACK, but psycopg forgets every
-    prepared statement of a connection on ROLLBACK: committing lets PostgreSQL parse
-    and plan each repeated query once per connection instead of once per request.
-    For SQLite the end is done here (nothing slow); for PostgreSQL it is a round trip,
+    For SQLite this is done here (nothing slow); for PostgreSQL it is a round trip,
     done in a worker thread, shielded so that a client going away cannot leak the
     connection."""
 
@@ -115,25 +113,6 @@ async def end_read(session: Session, *, commit: bool) -> None:
         finally:
             session.close()
 
-    await _off_the_loop(session, finish)
-
-
-async def end_write(session: Session, *, commit: bool) -> None:
-    """End a request's write transaction: COMMIT what it did, or roll all of it back."""
-
-    def finish() -> None:
-        try:
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-        finally:
-            session.close()
-
-    await _off_the_loop(session, finish)
-
-
-async def _off_the_loop(session: Session, finish: Callable[[], None]) -> None:
     if not session.in_transaction() or session.get_bind().dialect.name == "sqlite":
         finish()  # nothing to send the database (or, for SQLite, nothing slow)
     else:
@@ -152,7 +131,7 @@ async def read_in_thread(
 
     def run() -> Answer:
         answer = query(session, **arguments)
-        session.commit()  # see `end_read` for why COMMIT
+        session.commit()  # a read commits: see `app.dependencies.get_session`
         return answer
 
     return await anyio.to_thread.run_sync(run)

@@ -15,13 +15,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.conditional import check_validators
-from app.database import end_read, end_write, engine_for, read_in_thread, snapshot_engine
+from app.database import end_transaction, engine_for, read_in_thread, snapshot_engine
 from app.errors import CatalogueError, NotAcceptable, NotModified
 from app.pagination import (
     DetailPage,
     ListPage,
     Page,
-    PageParameters,
     decode_cursor,
     encode_cursor,
     query_fingerprint,
@@ -63,18 +62,22 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[Session]:
     two catalogue versions during a write.
 
     A coroutine, so that FastAPI does not hand it to a worker thread: making a session
-    does no I/O (the first query, in a worker thread, connects). Only a failure (the
-    database's, or ours) rolls back; an answer to the client (304, 404, 422...) commits
-    (see `end_read`)."""
+    does no I/O (the first query, in a worker thread, connects).
+
+    A read ends the same with COMMIT as with ROLLBACK, but psycopg forgets every
+    prepared statement of a connection on ROLLBACK: committing lets PostgreSQL parse
+    and plan each repeated query once per connection instead of once per request. So
+    only a failure (the database's, or ours) rolls back; an answer to the client (304,
+    404, 422...) commits."""
     # Reads only: what a query returned stays readable after its transaction commits.
     session = Session(resources.read_engine, expire_on_commit=False)
     try:
         yield session
     except BaseException as error:
-        await end_read(session, commit=_is_an_answer(error))
+        await end_transaction(session, commit=_is_an_answer(error))
         raise
     else:
-        await end_read(session, commit=True)
+        await end_transaction(session, commit=True)
 
 
 def _is_an_answer(error: BaseException) -> bool:
@@ -91,10 +94,10 @@ async def get_write_session(resources: ResourcesDep) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await end_write(session, commit=False)
+        await end_transaction(session, commit=False)
         raise
     else:
-        await end_write(session, commit=True)
+        await end_transaction(session, commit=True)
 
 
 # Both closed as soon as the route returns (scope="function"): a read's body is rendered
@@ -192,14 +195,15 @@ def paging_of(
     request: Request,
     response: Response,
     resources: AppResources,
-    page: PageParameters,
     *,
+    limit: int,
+    cursor: str | None,
     query: dict[str, Any],
 ) -> Paging:
-    """The paging `page` asks for, of the query described by `query` (its parameters
-    but the paging ones)."""
+    """The paging of a request for `limit` items from `cursor` on, of the query
+    described by `query` (its parameters but the paging ones)."""
     secret = resources.settings.cursor_secret
-    return Paging(request, response, secret, query_fingerprint(query), page.limit, page.cursor)
+    return Paging(request, response, secret, query_fingerprint(query), limit, cursor)
 
 
 def _resource(request: Request) -> str:
@@ -214,7 +218,10 @@ async def list_paging(
     resources: ResourcesDep,
     page: Annotated[ListPage, Query()],
 ) -> Paging:
-    return paging_of(request, response, resources, page, query={"list": _resource(request)})
+    query = {"list": _resource(request)}
+    return paging_of(
+        request, response, resources, limit=page.limit, cursor=page.cursor, query=query
+    )
 
 
 async def detail_paging(
@@ -224,7 +231,9 @@ async def detail_paging(
     page: Annotated[DetailPage, Query()],
 ) -> Paging:
     query = {"detail": _resource(request), "slug": request.path_params["slug"]}
-    return paging_of(request, response, resources, page, query=query)
+    return paging_of(
+        request, response, resources, limit=page.limit, cursor=page.cursor, query=query
+    )
 
 
 # The paging of a term list (`limit` 1..100, default 20, and `cursor`), and of the list

@@ -42,35 +42,23 @@ class Page(BaseModel, Generic[Item]):
 CURSOR_DESCRIPTION = "`next_cursor` of the previous page."
 
 
-class PageParameters(BaseModel):
-    """The page of a list a request asks for: `limit` and `cursor`."""
+def _page_size(default: int, description: str) -> Any:
+    return Field(default=default, ge=1, le=MAX_LIMIT, description=description, examples=[default])
 
-    limit: int = Field(
-        default=DEFAULT_LIMIT,
-        ge=1,
-        le=MAX_LIMIT,
-        description="Page size, 1..100.",
-        examples=[DEFAULT_LIMIT],
-    )
+
+class ListPage(BaseModel):
+    """The page of a term list asked for: `limit` and `cursor`."""
+
+    limit: int = _page_size(DEFAULT_LIMIT, "Page size, 1..100.")
     cursor: str | None = Field(
         default=None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_DESCRIPTION
     )
 
 
-class ListPage(PageParameters):
-    """The page of a term list asked for."""
-
-
-class DetailPage(PageParameters):
+class DetailPage(ListPage):
     """The page of the list a term's detail embeds (default 100 rather than 20)."""
 
-    limit: int = Field(
-        default=DETAIL_DEFAULT_LIMIT,
-        ge=1,
-        le=MAX_LIMIT,
-        description="Page size of the embedded list, 1..100.",
-        examples=[DETAIL_DEFAULT_LIMIT],
-    )
+    limit: int = _page_size(DETAIL_DEFAULT_LIMIT, "Page size of the embedded list, 1..100.")
 
 
 def query_fingerprint(parameters: Mapping[str, Any]) -> str:

@@ -3,16 +3,18 @@ typed pages of the query functions (`from_page`, `from_listings`)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app import examples
 from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
-from app.queries.conditions import ConditionDetailPage
+from app.queries.conditions import AffectedExerciseRow
 from app.queries.exercises import ListedExercise
-from app.queries.goals import GoalDetailPage
-from app.queries.phases import PhaseDetailPage
+from app.queries.goals import ExerciseRefRow
+from app.queries.phases import PhaseExerciseRow
 from app.queries.sources import SourceDetailPage
+from app.queries.terms import TermPage
 from app.vocabulary import (
     Category,
     Difficulty,
@@ -178,9 +180,17 @@ def _base_fields(row: Exercise) -> dict[str, object]:
     }
 
 
-def _columns(row: object, model: type[BaseModel]) -> dict[str, object]:
-    """The attributes of a table row that `model` shows."""
-    return {name: getattr(row, name) for name in model.model_fields}
+def _detail(
+    out: type[BaseModel], page: TermPage[Any, Any], *, embedded: str, next_cursor: str | None
+) -> dict[str, object]:
+    """The fields of a term's detail: the term's own (those `out` shows), one page of
+    the list it embeds under the name `embedded`, its total and the next page's cursor."""
+    return {
+        **{name: getattr(page.term, name) for name in out.model_fields},
+        embedded: page.embedded.items,
+        f"{embedded}_total": page.embedded.total,
+        "next_cursor": next_cursor,
+    }
 
 
 class ExerciseRef(BaseModel):
@@ -223,16 +233,11 @@ class PhaseDetail(PhaseOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(cls, page: PhaseDetailPage, *, next_cursor: str | None) -> "PhaseDetail":
-        return cls.model_validate(
-            {
-                **_columns(page.phase, PhaseOut),
-                "exercises": page.exercises.items,
-                "exercises_total": page.exercises.total,
-                "next_cursor": next_cursor,
-            },
-            from_attributes=True,
-        )
+    def from_page(
+        cls, page: TermPage[Phase, PhaseExerciseRow], *, next_cursor: str | None
+    ) -> "PhaseDetail":
+        fields = _detail(PhaseOut, page, embedded="exercises", next_cursor=next_cursor)
+        return cls.model_validate(fields, from_attributes=True)
 
 
 class _Term(BaseModel):
@@ -263,16 +268,11 @@ class GoalDetail(GoalOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(cls, page: GoalDetailPage, *, next_cursor: str | None) -> "GoalDetail":
-        return cls.model_validate(
-            {
-                **_columns(page.goal, GoalOut),
-                "exercises": page.exercises.items,
-                "exercises_total": page.exercises.total,
-                "next_cursor": next_cursor,
-            },
-            from_attributes=True,
-        )
+    def from_page(
+        cls, page: TermPage[Goal, ExerciseRefRow], *, next_cursor: str | None
+    ) -> "GoalDetail":
+        fields = _detail(GoalOut, page, embedded="exercises", next_cursor=next_cursor)
+        return cls.model_validate(fields, from_attributes=True)
 
 
 class ConditionOut(_Term):
@@ -303,16 +303,11 @@ class ConditionDetail(ConditionOut):
     next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
 
     @classmethod
-    def from_page(cls, page: ConditionDetailPage, *, next_cursor: str | None) -> "ConditionDetail":
-        return cls.model_validate(
-            {
-                **_columns(page.condition, ConditionOut),
-                "exercises": page.exercises.items,
-                "exercises_total": page.exercises.total,
-                "next_cursor": next_cursor,
-            },
-            from_attributes=True,
-        )
+    def from_page(
+        cls, page: TermPage[Condition, AffectedExerciseRow], *, next_cursor: str | None
+    ) -> "ConditionDetail":
+        fields = _detail(ConditionOut, page, embedded="exercises", next_cursor=next_cursor)
+        return cls.model_validate(fields, from_attributes=True)
 
 
 class SourceOut(BaseModel):
@@ -361,18 +356,10 @@ class SourceDetail(SourceOut):
 
     @classmethod
     def from_page(cls, page: SourceDetailPage, *, next_cursor: str | None) -> "SourceDetail":
-        evidence = page.evidence.items
-        return cls.model_validate(
-            {
-                **_columns(page.source, SourceOut),
-                "evidence": evidence,
-                "evidence_total": page.evidence.total,
-                "exercises": sorted({item.exercise for item in evidence}),
-                "exercises_total": page.exercises_total,
-                "next_cursor": next_cursor,
-            },
-            from_attributes=True,
-        )
+        fields = _detail(SourceOut, page, embedded="evidence", next_cursor=next_cursor)
+        fields["exercises"] = sorted({item.exercise for item in page.embedded.items})
+        fields["exercises_total"] = page.exercises_total
+        return cls.model_validate(fields, from_attributes=True)
 
 
 class CatalogueCounts(BaseModel):

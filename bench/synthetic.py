@@ -15,7 +15,7 @@ a real source document taken at its real offsets, and the whole catalogue goes t
 `check_catalogue` before it is returned.
 
 `load(database_url, size)` migrates a database and writes such a catalogue through the
-normal seeding path (`app.seeding.seed_catalogue`), returning the seconds seeding took.
+normal seeding path (`app.seeding.writing.seed_catalogue`), returning the seconds seeding took.
 
     python -m bench.synthetic --exercises 100000 --database-url sqlite:///bench.db
 """
@@ -42,8 +42,9 @@ from sqlmodel import Session
 from app.cli import alembic_config
 from app.database import build_engine
 from app.errors import SeedError
-from app.seed_format import ExerciseEntry
-from app.seeding import Catalogue, SeedReport, check_catalogue, read_catalogue, seed_catalogue
+from app.seeding.format import ExerciseEntry
+from app.seeding.reading import Catalogue, check_catalogue, read_catalogue
+from app.seeding.writing import SeedReport, seed_catalogue
 from app.settings import PROJECT_ROOT
 from app.vocabulary import Category, Difficulty, EvidenceField, PhaseSlug, Position, Stance
 

@@ -8,32 +8,29 @@ when no server is reachable, except under CI=true where it must run.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx2
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine
 from app.dependencies import get_session
 from app.main import create_app
-from app.models import Exercise, ExerciseGoal, ExercisePhase
-from app.seed_format import ExerciseEntry
-from app.seeding import Catalogue, read_catalogue, seed_catalogue
+from app.seeding.format import ExerciseEntry
+from app.seeding.reading import Catalogue, read_catalogue
+from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
+from tests.helpers import free_port, wait_until_ready
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
@@ -172,47 +169,6 @@ def expected(catalogue: Catalogue) -> Callable[[Callable[[ExerciseEntry], bool]]
     return matching
 
 
-def walk(
-    client: TestClient, url: str, params: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Every page of a list, following `next_cursor`, returning the pages' bodies."""
-    pages = []
-    response = client.get(url, params=params)
-    while True:
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        cursor = pages[-1]["next_cursor"]
-        if cursor is None:
-            return pages
-        response = client.get(url, params={**(params or {}), "cursor": cursor})
-
-
-def slugs(response_body: dict[str, Any]) -> list[str]:
-    return [item["slug"] for item in response_body["items"]]
-
-
-def linked_term_ids(session: Session) -> dict[str, tuple[list[int], list[int]]]:
-    """Each exercise's phase and goal ids as its links give them: what the copies on
-    the exercise (`phase_ids`, `goal_ids`) must hold."""
-    links: dict[str, tuple[list[int], list[int]]] = {
-        slug: ([], []) for slug in session.exec(select(Exercise.slug))
-    }
-    for slug, phase_id in session.exec(
-        select(Exercise.slug, ExercisePhase.phase_id).join(ExercisePhase)
-    ):
-        links[slug][0].append(phase_id)
-    for slug, goal_id in session.exec(
-        select(Exercise.slug, ExerciseGoal.goal_id).join(ExerciseGoal)
-    ):
-        links[slug][1].append(goal_id)
-    return {slug: (sorted(phases), sorted(goals)) for slug, (phases, goals) in links.items()}
-
-
-def copied_term_ids(session: Session) -> dict[str, tuple[list[int], list[int]]]:
-    rows = session.exec(select(Exercise.slug, Exercise.phase_ids, Exercise.goal_ids))
-    return {slug: (list(phases), list(goals)) for slug, phases, goals in rows}
-
-
 @pytest.fixture(scope="session")
 def full_catalogue() -> Catalogue:
     """The real catalogue in seed/catalogue, as curated from the five documents."""
@@ -261,25 +217,6 @@ def database(
     yield engine
     engine.dispose()
     get_settings.cache_clear()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        assert process.poll() is None, f"server exited with {process.returncode}"
-        try:
-            if httpx2.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{base_url} did not become ready"
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

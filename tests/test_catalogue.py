@@ -3,8 +3,8 @@
 from sqlalchemy import text
 
 from app.queries.catalogue import head_revision
-from app.seeding import Catalogue
-from tests.test_exercises import assert_problem
+from app.seeding.reading import Catalogue
+from tests.helpers import assert_problem
 
 
 class TestGetCatalogue:

@@ -23,15 +23,10 @@ import yaml
 from sqlmodel import Session
 
 from app.database import build_engine
-from app.seeding import Catalogue, read_catalogue, seed_catalogue
-from tests.conftest import (
-    DOCUMENTS,
-    FIXTURE_CATALOGUE,
-    TemporaryDatabases,
-    free_port,
-    migrate,
-    wait_until_ready,
-)
+from app.seeding.reading import Catalogue, read_catalogue
+from app.seeding.writing import seed_catalogue
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, migrate
+from tests.helpers import free_port, wait_until_ready
 
 # Each version is always written with the same time, so its bytes (which include
 # `updated_at`) are the same every time it comes back.

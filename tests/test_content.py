@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from app.seed_format import DOSE_FIELDS
-from app.seeding import Catalogue
-from tests.conftest import DOCUMENTS, walk
+from app.seeding.format import DOSE_FIELDS
+from app.seeding.reading import Catalogue
+from tests.conftest import DOCUMENTS
+from tests.helpers import walk
 
 # How the documents write some numbers ("30 seconds to a minute", "twice per week").
 NUMBER_WORDS = {"a minute": 1, "once": 1, "twice": 2}

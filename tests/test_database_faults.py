@@ -34,8 +34,10 @@ from sqlmodel import Session
 
 from app.database import build_engine
 from app.problems import PROBLEM_BASE, PROBLEM_JSON
-from app.seeding import Catalogue, seed_catalogue
-from tests.conftest import IN_CI, free_port, migrate, wait_until_ready
+from app.seeding.reading import Catalogue
+from app.seeding.writing import seed_catalogue
+from tests.conftest import IN_CI, migrate
+from tests.helpers import free_port, wait_until_ready
 
 pytestmark = pytest.mark.postgresql
 

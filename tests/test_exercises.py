@@ -14,10 +14,12 @@ from app import pagination
 from app.models import CatalogueState, Exercise
 from app.queries.exercises import get_exercise
 from app.schemas import ExerciseDetail
-from app.seeding import Catalogue, read_catalogue, seed_catalogue
+from app.seeding.reading import Catalogue, read_catalogue
+from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Category, Difficulty, Severity
-from tests.conftest import FIXTURE_CATALOGUE, slugs, walk
+from tests.conftest import FIXTURE_CATALOGUE
+from tests.helpers import assert_problem, slugs, walk
 
 PROBLEM_JSON = "application/problem+json"
 DOCS = PROJECT_ROOT / "seed"
@@ -25,18 +27,6 @@ DOCS = PROJECT_ROOT / "seed"
 
 def exercise(session: Session, slug: str) -> Exercise:
     return session.exec(select(Exercise).where(Exercise.slug == slug)).one()
-
-
-def assert_problem(response, status: int, parameter: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body = response.json()
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    assert "Traceback" not in response.text
-    if parameter is not None:
-        assert parameter in [error["parameter"] for error in body["errors"]]
-    return body
 
 
 class TestListExercises:

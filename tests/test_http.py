@@ -23,9 +23,10 @@ from app.dependencies import get_session
 from app.main import create_app
 from app.problems import Problem
 from app.security import MAX_URL_BYTES, ConcurrencyLimitMiddleware
-from app.seeding import read_catalogue, seed_catalogue
+from app.seeding.reading import read_catalogue
+from app.seeding.writing import seed_catalogue
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
-from tests.test_exercises import assert_problem
+from tests.helpers import assert_problem
 
 EXAMPLE_MODELS: list[type[BaseModel]] = [
     schemas.ExerciseItem,

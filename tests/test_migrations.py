@@ -9,15 +9,11 @@ from sqlmodel import Session, SQLModel
 
 from app.cli import alembic_config
 from app.database import build_engine
-from app.seeding import read_catalogue, seed_catalogue
+from app.seeding.reading import read_catalogue
+from app.seeding.writing import seed_catalogue
 from migrations.autogenerate import include_object
-from tests.conftest import (
-    DOCUMENTS,
-    FIXTURE_CATALOGUE,
-    copied_term_ids,
-    linked_term_ids,
-    migrate,
-)
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, migrate
+from tests.helpers import copied_term_ids, linked_term_ids
 
 
 def table_names(engine: sa.Engine) -> set[str]:

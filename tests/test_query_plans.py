@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -35,9 +36,24 @@ def postgres_database(database: Engine) -> Engine:
 
 
 @pytest.fixture
-def uncached(postgres_database: Engine) -> Iterator[TestClient]:
-    with TestClient(create_asgi_app(Settings(response_cache_enabled=False))) as client:
+def served(postgres_database: Engine) -> FastAPI:
+    """The app as served, without its response cache: every read reaches the database."""
+    app = create_asgi_app(Settings(response_cache_enabled=False))
+    assert isinstance(app, FastAPI)
+    return app
+
+
+@pytest.fixture
+def uncached(served: FastAPI) -> Iterator[TestClient]:
+    with TestClient(served) as client:
         yield client
+
+
+@pytest.fixture
+def app_engine(served: FastAPI) -> Engine:
+    """The engine whose pooled connections the app's reads ran on."""
+    engine: Engine = served.state.resources.engine
+    return engine
 
 
 def kept_plans(engine: Engine, pattern: str) -> list[tuple[int, int]]:
@@ -64,17 +80,17 @@ def kept_plans(engine: Engine, pattern: str) -> list[tuple[int, int]]:
 
 
 class TestListExercisesPlans:
-    def test_a_repeated_filtered_page_runs_its_kept_plan(self, uncached, postgres_database):
+    def test_a_repeated_filtered_page_runs_its_kept_plan(self, uncached, app_engine):
         url = "/v1/exercises?phase=rehab&goal=strength&limit=2"
         bodies = [uncached.get(url) for _ in range(REPEATS)]
         assert {response.status_code for response in bodies} == {200}
         assert all(response.json() == bodies[0].json() for response in bodies)
-        plans = kept_plans(postgres_database, LIST_PAGE)
+        plans = kept_plans(app_engine, LIST_PAGE)
         assert plans, "the list page was never prepared"
         assert all(custom == 0 for _, custom in plans), plans
         assert sum(generic for generic, _ in plans) >= REPEATS - 5 * len(plans)
 
-    def test_not_found_and_not_modified_keep_the_plans(self, uncached, postgres_database):
+    def test_not_found_and_not_modified_keep_the_plans(self, uncached, app_engine):
         # A 404 or a 304 is an answer, not a failure: its read transaction commits too,
         # where a rollback would have made psycopg forget the prepared statements.
         url = "/v1/exercises?phase=rehab&goal=strength&limit=2"
@@ -83,11 +99,11 @@ class TestListExercisesPlans:
             assert uncached.get(url).status_code == 200
             assert uncached.get("/v1/exercises/no-such-exercise").status_code == 404
             assert uncached.get(url, headers={"If-None-Match": etag}).status_code == 304
-        plans = kept_plans(postgres_database, LIST_PAGE)
+        plans = kept_plans(app_engine, LIST_PAGE)
         assert plans, "the list page was never prepared"
         assert all(custom == 0 for _, custom in plans), plans
 
-    def test_later_pages_share_one_statement(self, uncached, postgres_database):
+    def test_later_pages_share_one_statement(self, uncached, app_engine):
         # The keyset position stays a parameter: the pages after the first are one
         # prepared statement, not one each.
         # (httpx replaces a URL's query with `params`: every parameter goes in `params`.)
@@ -99,13 +115,11 @@ class TestListExercisesPlans:
                 page["next_cursor"]
                 or uncached.get("/v1/exercises", params=first).json()["next_cursor"]
             )
-        plans = kept_plans(postgres_database, "SELECT exercise.id, exercise.slug%$1%AS page ON%")
+        plans = kept_plans(app_engine, "SELECT exercise.id, exercise.slug%$1%AS page ON%")
         assert len(plans) >= 1, "later pages were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
-    def test_pages_of_different_exercises_share_one_cautions_statement(
-        self, uncached, postgres_database
-    ):
+    def test_pages_of_different_exercises_share_one_cautions_statement(self, uncached, app_engine):
         # A page's ids are one array parameter: the cautions of every page of the same
         # size are one prepared statement, whichever exercises the page holds.
         first = {"limit": 2, "safe_for": "sciatica-nerve-symptoms"}
@@ -120,17 +134,15 @@ class TestListExercisesPlans:
             pages.add(tuple(item["slug"] for item in page["items"]))
             cursor = page["next_cursor"]
         assert len(pages) >= 3, "the walk should see several different pages"
-        plans = kept_plans(postgres_database, "SELECT contraindication.exercise_id%= ANY%")
+        plans = kept_plans(app_engine, "SELECT contraindication.exercise_id%= ANY%")
         assert plans, "the page's cautions were never prepared"
         assert sum(generic + custom for generic, custom in plans) >= REPEATS - 5 * len(plans)
 
 
 class TestPhaseDetailPlans:
-    def test_a_repeated_detail_page_runs_its_kept_plan(self, uncached, postgres_database):
+    def test_a_repeated_detail_page_runs_its_kept_plan(self, uncached, app_engine):
         bodies = [uncached.get("/v1/phases/rehab?limit=2") for _ in range(REPEATS)]
         assert {response.status_code for response in bodies} == {200}
-        plans = kept_plans(
-            postgres_database, "SELECT exercise.slug, exercise.name, exercise_phase.%"
-        )
+        plans = kept_plans(app_engine, "SELECT exercise.slug, exercise.name, exercise_phase.%")
         assert plans, "the phase's page was never prepared"
         assert all(custom == 0 for _, custom in plans), plans

@@ -10,18 +10,15 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, SQLModel, select
 
-from app import seeding
 from app.database import build_engine
 from app.errors import SeedError
 from app.models import CatalogueState, Exercise, Goal, Progression
-from app.seeding import LINK_MODELS, Catalogue, read_catalogue, seed_catalogue
-from tests.conftest import (
-    DOCUMENTS,
-    FIXTURE_CATALOGUE,
-    copied_term_ids,
-    linked_term_ids,
-    migrate,
-)
+from app.seeding import writing as seeding
+from app.seeding.reading import Catalogue, read_catalogue
+from app.seeding.writing import seed_catalogue
+from app.writer import LINK_MODELS
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, migrate
+from tests.helpers import copied_term_ids, linked_term_ids
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
 

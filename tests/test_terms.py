@@ -14,11 +14,11 @@ from sqlalchemy import Engine, event
 
 from app.pagination import encode_cursor, query_fingerprint
 from app.queries import plans
-from app.seeding import Catalogue, seed_catalogue
+from app.seeding.reading import Catalogue
+from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
 from app.vocabulary import Severity
-from tests.conftest import walk
-from tests.test_exercises import assert_problem
+from tests.helpers import assert_problem, walk
 
 # The plans a page of a goal's or condition's exercises can be read with, chosen by
 # how many exercises the term links: (READ_ALL_LINKS_MAX, SET_OF_LINKS_MAX) forcing

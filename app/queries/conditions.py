@@ -16,8 +16,7 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import exercises_linked_by_name, planned_with
-from app.queries.revision import revision_facts
-from app.queries.terms import term_by_slug
+from app.queries.terms import TermPage, counted_once, term_by_slug
 from app.vocabulary import Severity
 
 # The order of a condition's exercises: every one to avoid, then those needing caution.
@@ -30,12 +29,6 @@ class AffectedExerciseRow:
     name: str
     severity: Severity
     note: str
-
-
-@dataclass(frozen=True)
-class ConditionDetailPage:
-    condition: Condition
-    exercises: KeysetPage[AffectedExerciseRow]
 
 
 def list_conditions(
@@ -61,12 +54,12 @@ def _count_by_severity(session: Session, condition: Condition) -> dict[Severity,
         return counts
 
     # A copy: the remembered dict is shared with every request.
-    return dict(revision_facts(session).count(f"condition|{condition.slug}", count))
+    return dict(counted_once(session, f"condition|{condition.slug}", count))
 
 
 def get_condition_detail(
     session: Session, *, slug: str, limit: int, after: PagePosition = first_page
-) -> ConditionDetailPage:
+) -> TermPage[Condition, AffectedExerciseRow]:
     """The condition and a page of the exercises it affects, those to avoid first, then
     those needing caution, each segment by name then slug, after the key
     [severity, name, slug]. How many exercises each segment has (remembered per
@@ -106,6 +99,6 @@ def get_condition_detail(
         if len(rows) > limit:
             break
     items, next_key = cut_page(rows, limit, lambda row: [row.severity.value, row.name, row.slug])
-    return ConditionDetailPage(
+    return TermPage(
         condition, KeysetPage(items=items, total=sum(counts.values()), next_key=next_key)
     )

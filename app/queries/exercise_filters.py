@@ -89,26 +89,28 @@ def filter_conditions(
         return [term_ids[kind][slug] for slug in slugs]
 
     conditions: list[ColumnElement[bool]] = []
-    if filters.phase and not phase_joined:
-        conditions.append(
-            has_term(
-                col(Exercise.phase_ids),
-                col(ExercisePhase.exercise_id),
-                col(ExercisePhase.phase_id),
-                ids("phase", filters.phase),
-                id_arrays=id_arrays,
+    # Terms with ids: (slugs wanted, the exercise's copy of its ids, the link table).
+    linked_terms = (
+        (
+            "phase",
+            () if phase_joined else filters.phase,
+            Exercise.phase_ids,
+            ExercisePhase.exercise_id,
+            ExercisePhase.phase_id,
+        ),
+        ("goal", filters.goal, Exercise.goal_ids, ExerciseGoal.exercise_id, ExerciseGoal.goal_id),
+    )
+    for kind, slugs, ids_column, link_exercise_id, link_term_id in linked_terms:
+        if slugs:
+            conditions.append(
+                has_term(
+                    col(ids_column),
+                    col(link_exercise_id),
+                    col(link_term_id),
+                    ids(kind, slugs),
+                    id_arrays=id_arrays,
+                )
             )
-        )
-    if filters.goal:
-        conditions.append(
-            has_term(
-                col(Exercise.goal_ids),
-                col(ExerciseGoal.exercise_id),
-                col(ExerciseGoal.goal_id),
-                ids("goal", filters.goal),
-                id_arrays=id_arrays,
-            )
-        )
     linked_values = (
         (col(ExerciseEquipment.equipment), filters.equipment),
         (col(ExerciseBodyRegion.body_region), filters.body_region),

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.models import ExerciseGoal, Goal
@@ -15,20 +14,13 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import exercises_linked_by_name, planned_with
-from app.queries.revision import revision_facts
-from app.queries.terms import term_by_slug
+from app.queries.terms import TermPage, count_links, term_by_slug
 
 
 @dataclass(frozen=True)
 class ExerciseRefRow:
     slug: str
     name: str
-
-
-@dataclass(frozen=True)
-class GoalDetailPage:
-    goal: Goal
-    exercises: KeysetPage[ExerciseRefRow]
 
 
 def list_goals(
@@ -39,20 +31,13 @@ def list_goals(
 
 def get_goal_detail(
     session: Session, *, slug: str, limit: int, after: PagePosition = first_page
-) -> GoalDetailPage:
+) -> TermPage[Goal, ExerciseRefRow]:
     """The goal and a page of its exercises by name, then slug, after the key
     [name, slug]. How many exercises the goal has (remembered per revision) picks the
     cheaper plan."""
     goal = term_by_slug(session, Goal, slug)
     position = after()
-    counting = (
-        sa.select(sa.func.count())
-        .select_from(ExerciseGoal)
-        .where(col(ExerciseGoal.goal_id) == goal.id)
-    )
-    total = revision_facts(session).count(
-        f"goal|{goal.slug}", lambda: session.execute(counting).scalar_one()
-    )
+    total = count_links(session, col(ExerciseGoal.goal_id), goal.id, key=f"goal|{slug}")
     statement = exercises_linked_by_name(
         col(ExerciseGoal.exercise_id),
         [col(ExerciseGoal.goal_id) == planned_with(goal.id)],
@@ -62,4 +47,4 @@ def get_goal_detail(
     )
     rows = [ExerciseRefRow(row.slug, row.name) for row in session.execute(statement)]
     items, next_key = cut_page(rows, limit, lambda row: [row.name, row.slug])
-    return GoalDetailPage(goal, KeysetPage(items=items, total=total, next_key=next_key))
+    return TermPage(goal, KeysetPage(items=items, total=total, next_key=next_key))

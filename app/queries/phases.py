@@ -16,8 +16,7 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import planned_with
-from app.queries.revision import revision_facts
-from app.queries.terms import term_by_slug
+from app.queries.terms import TermPage, count_links, term_by_slug
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,6 @@ class PhaseExerciseRow:
     note: str | None
 
 
-@dataclass(frozen=True)
-class PhaseDetailPage:
-    phase: Phase
-    exercises: KeysetPage[PhaseExerciseRow]
-
-
 def list_phases(
     session: Session, *, limit: int, after: PagePosition = first_page
 ) -> KeysetPage[Phase]:
@@ -43,7 +36,7 @@ def list_phases(
 
 def get_phase_detail(
     session: Session, *, slug: str, limit: int, after: PagePosition = first_page
-) -> PhaseDetailPage:
+) -> TermPage[Phase, PhaseExerciseRow]:
     """The phase and a page of its exercises in progression order, then by slug (two can
     share an order), after the key [order, slug].
 
@@ -52,14 +45,7 @@ def get_phase_detail(
     """
     phase = term_by_slug(session, Phase, slug)
     position = after()
-    counting = (
-        sa.select(sa.func.count())
-        .select_from(ExercisePhase)
-        .where(col(ExercisePhase.phase_id) == phase.id)
-    )
-    total = revision_facts(session).count(
-        f"phase|{phase.slug}", lambda: session.execute(counting).scalar_one()
-    )
+    total = count_links(session, col(ExercisePhase.phase_id), phase.id, key=f"phase|{slug}")
     order, exercise_slug = col(ExercisePhase.progression_order), col(Exercise.slug)
     statement: sa.Select[*tuple[Any, ...]] = (
         sa.select(
@@ -84,4 +70,4 @@ def get_phase_detail(
     items, next_key = cut_page(
         [PhaseExerciseRow(*row) for row in rows], limit, lambda row: [row.order, row.slug]
     )
-    return PhaseDetailPage(phase, KeysetPage(items=items, total=total, next_key=next_key))
+    return TermPage(phase, KeysetPage(items=items, total=total, next_key=next_key))

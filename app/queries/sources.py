@@ -15,8 +15,7 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import planned_with
-from app.queries.revision import revision_facts
-from app.queries.terms import term_by_slug
+from app.queries.terms import TermPage, counted_once, term_by_slug
 from app.vocabulary import EvidenceField, Stance
 
 
@@ -33,10 +32,9 @@ class SourceEvidenceRow:
 
 
 @dataclass(frozen=True)
-class SourceDetailPage:
-    source: Source
-    evidence: KeysetPage[SourceEvidenceRow]
-    # How many exercises the source's evidence backs, on all pages.
+class SourceDetailPage(TermPage[Source, SourceEvidenceRow]):
+    """The source, a page of its evidence, and how many exercises all of it backs."""
+
     exercises_total: int
 
 
@@ -64,7 +62,7 @@ def get_source_detail(
         evidence, exercises = session.execute(counting).one()
         return evidence, exercises
 
-    evidence_total, exercises_total = revision_facts(session).count(f"source|{source.slug}", count)
+    evidence_total, exercises_total = counted_once(session, f"source|{slug}", count)
     key = (col(Evidence.start), col(Evidence.end), col(Evidence.id))
     statement = (
         sa.select(

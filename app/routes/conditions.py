@@ -34,5 +34,5 @@ async def get_condition_route(
         get_condition_detail, slug=slug, limit=paging.limit, after=paging.position()
     )
     return ConditionDetail.from_page(
-        condition, next_cursor=paging.next_cursor(condition.exercises.next_key)
+        condition, next_cursor=paging.next_cursor(condition.embedded.next_key)
     )

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.dependencies import CatalogueReaderDep, Paging, ResourcesDep, paging_of
-from app.pagination import Page, PageParameters
+from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
 from app.queries.exercises import get_exercise, list_exercises
 from app.routes.common import READ_RESPONSES, slug_path
@@ -37,7 +37,7 @@ def _values(description: str, example: str) -> Any:
     return Field(default=[], max_length=MAX_VALUES, description=description, examples=[[example]])
 
 
-class ExerciseListParameters(PageParameters):
+class ExerciseListParameters(BaseModel):
     """The exercise list's query: filters (repeated values mean any-of; filters combine
     with AND), sort order and page."""
 
@@ -57,7 +57,10 @@ class ExerciseListParameters(PageParameters):
         default=None,
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        description="Full-text search over name, summary and instructions; best match first.",
+        # Only words are searched for: a query must hold a letter or a digit.
+        pattern=r"[^\W_]",
+        description="Full-text search over name, summary and instructions; best match "
+        "first. Only words count (at least one letter or digit); punctuation is ignored.",
         examples=["nordic"],
     )
     safe_for: list[Slug] = _values(
@@ -75,6 +78,14 @@ class ExerciseListParameters(PageParameters):
         description="`name` (default), `-updated_at`, or `phase_order` with exactly one "
         "`phase`. With `q` the default is relevance.",
         examples=["phase_order"],
+    )
+    limit: int = Field(
+        default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR_LENGTH,
+        description="`next_cursor` of the previous page.",
     )
 
     @field_validator("updated_since", mode="before")
@@ -116,7 +127,9 @@ async def exercise_list_query(
     filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
     # A cursor belongs to the filters and sort order it was issued for.
     query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
-    paging = paging_of(request, response, resources, parameters, query=query)
+    paging = paging_of(
+        request, response, resources, limit=parameters.limit, cursor=parameters.cursor, query=query
+    )
     return ExerciseListQuery(filters, parameters.sort, paging)
 
 

@@ -30,4 +30,4 @@ async def get_goal_route(
     goal = await reader.read(
         get_goal_detail, slug=slug, limit=paging.limit, after=paging.position()
     )
-    return GoalDetail.from_page(goal, next_cursor=paging.next_cursor(goal.exercises.next_key))
+    return GoalDetail.from_page(goal, next_cursor=paging.next_cursor(goal.embedded.next_key))

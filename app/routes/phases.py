@@ -32,4 +32,4 @@ async def get_phase_route(
     phase = await reader.read(
         get_phase_detail, slug=slug, limit=paging.limit, after=paging.position()
     )
-    return PhaseDetail.from_page(phase, next_cursor=paging.next_cursor(phase.exercises.next_key))
+    return PhaseDetail.from_page(phase, next_cursor=paging.next_cursor(phase.embedded.next_key))

@@ -33,4 +33,4 @@ async def get_source_route(
     source = await reader.read(
         get_source_detail, slug=slug, limit=paging.limit, after=paging.position()
     )
-    return SourceDetail.from_page(source, next_cursor=paging.next_cursor(source.evidence.next_key))
+    return SourceDetail.from_page(source, next_cursor=paging.next_cursor(source.embedded.next_key))

@@ -3,9 +3,11 @@
 One YAML file per exercise (so a curator's change touches one file and every error
 names it), plus one file each for sources, phases, goals and conditions. Checks that
 need more than one file (slugs that must exist, quotes that must match a document)
-live in `app.seeding`.
+live in `app.seeding.reading`.
 """
 
+import hashlib
+import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -22,6 +24,20 @@ from app.vocabulary import (
     SourceKind,
     Stance,
 )
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of `value` as canonical JSON, entries as their fields: equal content,
+    equal digest."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, BaseModel):
+            return item.model_dump(mode="json")
+        raise TypeError(f"cannot hash {type(item).__name__}")
+
+    canonical = json.dumps(value, default=default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
 Text = Annotated[str, Field(min_length=1)]

@@ -1,0 +1,103 @@
+"""The import layers of `app/`: a module may import from its own layer or a lower one,
+never a higher one, and the web framework stays out of the layers below HTTP (so the
+queries, the writer and the error hierarchy know nothing of requests)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from app.settings import PROJECT_ROOT
+
+# Lowest first. A module belongs to the first layer one of whose prefixes it starts with.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("app.vocabulary", "app.settings", "app.errors", "app.examples")),
+    ("tables", ("app.models", "app.seeding.format")),
+    (
+        "data",
+        (
+            "app.database",
+            "app.queries",
+            "app.writer",
+            "app.seeding.reading",
+            "app.seeding.writing",
+        ),
+    ),
+    (
+        "http",
+        (
+            "app.problems",
+            "app.security",
+            "app.conditional",
+            "app.pagination",
+            "app.response_cache",
+            "app.dependencies",
+            "app.schemas",
+        ),
+    ),
+    ("routes", ("app.routes",)),
+    ("entry points", ("app.main", "app.cli")),
+]
+HTTP_LAYER = 3
+WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "asgi_correlation_id", "fastapi_offline")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> int:
+    for index, (_, prefixes) in enumerate(LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a file, at any depth (deferred ones too)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "app":  # `from app import examples`
+                found += [(node.lineno, f"app.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+    return found
+
+
+MODULES = sorted((PROJECT_ROOT / "app").rglob("*.py"))
+PACKAGES = {"app", "app.queries", "app.routes", "app.seeding"}
+
+
+class TestImportLayers:
+    @pytest.mark.parametrize("path", MODULES, ids=lambda path: module_name(path))
+    def test_no_import_runs_up_a_layer(self, path: Path):
+        importer = module_name(path)
+        if importer in PACKAGES:
+            return  # docstrings only
+        level = layer_of(importer)
+        for line, imported in imports(path):
+            if imported.startswith("app.") and imported not in PACKAGES:
+                assert layer_of(imported) <= level, (
+                    f"{importer}:{line} imports {imported}, a higher layer "
+                    f"({LAYERS[layer_of(imported)][0]} above {LAYERS[level][0]})"
+                )
+            if level < HTTP_LAYER:
+                assert imported.split(".")[0] not in WEB_FRAMEWORKS, (
+                    f"{importer}:{line} imports {imported}: {LAYERS[level][0]} knows no HTTP"
+                )
+
+    def test_every_module_has_a_layer(self):
+        for path in MODULES:
+            if module_name(path) not in PACKAGES:
+                layer_of(module_name(path))  # raises, naming the module, if it has none
+
+    def test_the_check_sees_an_upward_import(self, tmp_path: Path):
+        # The rule itself, on a module written to break it.
+        assert layer_of("app.queries.goals") < layer_of("app.routes.goals")
+        bad = tmp_path / "bad.py"
+        bad.write_text("from app.routes.goals import router\nfrom fastapi import Query\n")
+        assert imports(bad) == [(1, "app.routes.goals"), (2, "fastapi")]
