@@ -126,7 +126,7 @@ CATALOGUE: dict[str, Any] = {
     },
 }
 
-HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0003"}}
+HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0004"}}
 
 PROBLEM: dict[str, Any] = {
     "type": "https://exercise-catalogue.example/problems/invalid-parameters",

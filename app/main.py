@@ -125,7 +125,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     app = create_app(settings)
     resources: AppResources = app.state.resources
     connect_early(resources.engine)  # each worker, before it accepts connections
-    # Everything built so far lives as long as the process: keep it out of the cyclic
+    # perf: everything built so far lives as long as the process: keep it out of the cyclic
     # garbage collector's full passes, whose pauses would otherwise set the p99.
     gc.collect()
     gc.freeze()

@@ -140,7 +140,7 @@ class ResponseCache:
             # Another request is rendering this answer: take a copy of it rather than
             # render it again. Without this, a worker's first requests for a URL (and
             # every URL's after a new revision) all rendered it at once, each in a thread
-            # contending for the GIL: a stall of 100-200 ms for all that worker's clients.
+            # contending for the GIL: a stall for all that worker's clients.
             await rendering.finished.wait()
             if rendering.entry is None:
                 # Nothing to share (an error, a 304, an answer too large): render this one.
@@ -167,8 +167,8 @@ class ResponseCache:
         The read runs in a task of its own, one at a time, and a request goes on with
         the known revision while it runs, provided that revision was read less than two
         intervals ago: under load the read's worker thread waits its turn at the GIL
-        behind the event loop (1-2 s at 40,000 req/s), and a request that awaited it
-        stalled (p99 of 150-800 ms, and timeouts). Older than that, or with
+        behind the event loop, and a request that awaited it stalled (p99 spikes, and
+        timeouts; figures in `bench/RESULTS.md`). Older than that, or with
         `revalidate_seconds` 0, a request awaits the read."""
         age = time.monotonic() - self.checked_at
         if age < self.revalidate_seconds:

@@ -105,7 +105,7 @@ class ExerciseItem(ExerciseBase):
     @staticmethod
     def from_listings(listed: Sequence[ListedExercise]) -> list["ExerciseItem"]:
         """A page's list items, validated in one call from the listings' attributes
-        (their cautions too), about a third faster than building each in Python."""
+        (their cautions too). perf: faster than building each in Python."""
         return _EXERCISE_ITEMS.validate_python(listed, from_attributes=True)
 
 

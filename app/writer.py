@@ -79,8 +79,8 @@ def exercise_hash(entry: ExerciseEntry, regressions: Sequence[str]) -> str:
 
 class CatalogueWriter:
     """The writes of one transaction, all stamped `now`. Rows are written with plain
-    (Core) statements, one per table per batch: at 100,000 exercises (and ten times as
-    many links) one ORM object per row is the difference between seconds and minutes."""
+    (Core) statements, one per table per batch: for a large catalogue, one ORM object
+    per row is the difference between seconds and minutes."""
 
     def __init__(self, session: Session, *, now: datetime):
         self.session = session
@@ -160,9 +160,8 @@ class CatalogueWriter:
         self.changes += [Change("exercise", entry.slug, Action.updated) for _, entry, _ in entries]
 
     def delete_exercises(self, exercises: dict[str, int]) -> None:
-        """Delete exercises (ids by slug) and every row that refers to them. The links
-        are deleted here rather than left to the foreign keys' cascade, which SQLite
-        applies row by row."""
+        """Delete exercises (ids by slug) and every row that refers to them, one
+        statement per table (the foreign keys would cascade too, a row at a time)."""
         ids = list(exercises.values())
         if not ids:
             return

@@ -1,2 +1,4 @@
-"""Query functions, one module per resource: take a session and keyword arguments,
-return table models, raise `app.errors` exceptions. They know nothing about HTTP."""
+"""Query functions, one module per resource (the exercise list split by concern): take
+a session and keyword arguments, return table models or typed pages (`keyset`), raise
+`app.errors` exceptions. They know nothing about HTTP. Query-plan hints live in
+`plans`, full-text SQL in `exercise_search`."""

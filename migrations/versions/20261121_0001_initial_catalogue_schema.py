@@ -367,7 +367,7 @@ def downgrade() -> None:
 
 
 # Full-text search over name (weighted most), summary and instructions. Each database
-# has its own machinery; `app.search` queries whichever is there.
+# has its own machinery; `app.queries.exercise_search` queries whichever is there.
 SQLITE_FTS_COLUMNS = "name, summary, instructions"
 
 
