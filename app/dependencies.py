@@ -5,10 +5,9 @@ query, paging, and content negotiation.
 An app built by `app.main.create_app` holds one `AppResources` for its whole life:
 everything here reaches settings and engines through it, never through globals."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Query, Request, Response
 from sqlalchemy import Engine
@@ -17,15 +16,8 @@ from sqlmodel import Session
 from app.conditional import check_validators
 from app.database import end_transaction, engine_for, read_in_thread, snapshot_engine
 from app.errors import CatalogueError, NotAcceptable, NotModified
-from app.pagination import (
-    DetailPage,
-    ListPage,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    query_fingerprint,
-)
-from app.queries.keyset import KeysetPage, PagePosition, first_page
+from app.pagination import DetailPage, ListPage, Page, Paging
+from app.queries.keyset import KeysetPage
 from app.queries.revision import RevisionMemo, attach_memo
 from app.settings import Settings
 
@@ -127,14 +119,14 @@ class CatalogueReader:
     async def read_list(
         self,
         query: Callable[..., KeysetPage[Row]],
-        paging: "Paging",
+        paging: Paging,
         item: Callable[[Row], Item],
         /,
         **arguments: Any,
     ) -> Page[Item]:
         """`paging`'s page of the list `query` reads, its rows made `item`s, in the
         list envelope."""
-        page = await self.read(query, limit=paging.limit, after=paging.position(), **arguments)
+        page = await self.read(query, limit=paging.limit, after=paging.position, **arguments)
         return paging.envelope([item(row) for row in page.items], page)
 
 
@@ -146,64 +138,6 @@ async def catalogue_reader(
 
 
 CatalogueReaderDep = Annotated[CatalogueReader, Depends(catalogue_reader)]
-
-
-@dataclass(frozen=True)
-class Paging:
-    """One request's page of a list: its size, where it starts (the request's cursor,
-    read as a page position), and the next page's cursor, also announced in an
-    RFC 8288 `Link` header. A cursor works only for the query whose `fingerprint`
-    signed it."""
-
-    request: Request
-    response: Response
-    cursor_secret: str
-    fingerprint: str
-    limit: int
-    cursor: str | None
-
-    def position(self) -> PagePosition:
-        """Where the page starts, decoded from the cursor when the query reads it."""
-        cursor = self.cursor
-        if cursor is None:
-            return first_page
-        return lambda: decode_cursor(self.cursor_secret, self.fingerprint, cursor)
-
-    def next_cursor(self, next_key: list[Any] | None) -> str | None:
-        if next_key is None:
-            return None
-        cursor = encode_cursor(self.cursor_secret, self.fingerprint, next_key)
-        # This request's URL with `cursor` replaced: parsed and encoded once, where
-        # Starlette's remove_query_params and include_query_params do each twice.
-        query = parse_qsl(self.request.url.query, keep_blank_values=True)
-        query = [(name, value) for name, value in query if name != "cursor"]
-        url = self.request.url.replace(query=urlencode([*query, ("cursor", cursor)]))
-        self.response.headers["Link"] = f'<{url}>; rel="next"'
-        return cursor
-
-    def envelope(self, items: Sequence[Item], page: KeysetPage[Any]) -> Page[Item]:
-        """The list envelope of `page`, whose rows are given as `items`."""
-        return Page[Item](
-            items=list(items),
-            total=page.total,
-            limit=self.limit,
-            next_cursor=self.next_cursor(page.next_key),
-        )
-
-
-def paging_of(
-    request: Request,
-    response: Response,
-    resources: AppResources,
-    *,
-    limit: int,
-    cursor: str | None,
-    query: dict[str, Any],
-) -> Paging:
-    """The paging of a request for `limit` items from `cursor` on, of the query
-    described by `query` (its parameters but the paging ones)."""
-    secret = resources.settings.cursor_secret
-    return Paging(request, response, secret, query_fingerprint(query), limit, cursor)
 
 
 def _resource(request: Request) -> str:
@@ -218,9 +152,13 @@ async def list_paging(
     resources: ResourcesDep,
     page: Annotated[ListPage, Query()],
 ) -> Paging:
-    query = {"list": _resource(request)}
-    return paging_of(
-        request, response, resources, limit=page.limit, cursor=page.cursor, query=query
+    return Paging.of(
+        request,
+        response,
+        cursor_secret=resources.settings.cursor_secret,
+        query={"list": _resource(request)},
+        limit=page.limit,
+        cursor=page.cursor,
     )
 
 
@@ -230,9 +168,16 @@ async def detail_paging(
     resources: ResourcesDep,
     page: Annotated[DetailPage, Query()],
 ) -> Paging:
-    query = {"detail": _resource(request), "slug": request.path_params["slug"]}
-    return paging_of(
-        request, response, resources, limit=page.limit, cursor=page.cursor, query=query
+    # Decoded only when the query reads it: an unknown slug is a 404 before its
+    # cursor can be a 422.
+    return Paging.of(
+        request,
+        response,
+        cursor_secret=resources.settings.cursor_secret,
+        query={"detail": _resource(request), "slug": request.path_params["slug"]},
+        limit=page.limit,
+        cursor=page.cursor,
+        when_read=True,
     )
 
 

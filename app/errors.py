@@ -35,6 +35,26 @@ class NotFound(CatalogueError):
     title = "Not found"
 
 
+class Gone(CatalogueError):
+    """The resource was removed from the catalogue, with nothing in its place."""
+
+    status = 410
+    slug = "gone"
+    title = "Gone"
+
+
+class Renamed(CatalogueError):
+    """The resource now lives under another slug: answered with a permanent redirect."""
+
+    status = 308
+    slug = "renamed"
+    title = "Moved permanently"
+
+    def __init__(self, detail: str, *, successor: str):
+        super().__init__(detail)
+        self.successor = successor
+
+
 class InvalidParameters(CatalogueError):
     status = 422
     slug = "invalid-parameters"

@@ -5,101 +5,136 @@ document, so the examples avoid required fields that are null."""
 
 from typing import Any
 
-# Verbatim from 002 at 8054..8134.
-HEEL_DIG_PHASE_QUOTE = (
-    "| Sitting Heel Dig | Gentle hamstring activation | Acute phase, minimal strain |"
-)
+# Verbatim from the article's "When to Use" table.
 HEEL_DIG_PHASE_CLAIM: dict[str, Any] = {
     "field": "phase",
     "subject": "acute",
     "stance": "supports",
-    "quote": HEEL_DIG_PHASE_QUOTE,
+    "quote": "| Sitting Heel Dig | Gentle hamstring activation | Acute phase, minimal strain |",
     "start": 8054,
     "end": 8134,
+    "text_quality": "clear",
 }
 
 EXERCISE_ITEM: dict[str, Any] = {
     "slug": "sitting-heel-dig",
     "name": "Sitting heel dig",
-    "summary": "A gentle isometric hamstring contraction done on a chair: you press the heel "
-    "into the floor.",
+    "summary": "A gentle, static hamstring contraction on a chair: you press the heel "
+    "into the floor without moving the leg. It puts minimal strain on the "
+    "muscle, so it suits the acute phase.",
     "category": "activation",
     "position": "sitting",
     "difficulty": "beginner",
     "equipment": ["chair"],
     "goals": ["activation", "recovery"],
-    "updated_at": "2026-11-21T10:45:20.615401Z",
+    "updated_at": "2026-12-01T09:52:58.382911Z",
     "phases": ["acute"],
     "cautions": [
         {
-            "condition": "severe-pain",
-            "severity": "caution",
-            "note": "If you are in severe pain, consult a healthcare professional before starting.",
+            "condition": "pain-during-exercise",
+            "severity": "stop",
+            "note": "Stop the press if it causes pain. Leave out painful movements "
+            "and progress gradually, without pushing through pain.",
         }
     ],
 }
 
 EXERCISE_DETAIL: dict[str, Any] = {
     **{key: value for key, value in EXERCISE_ITEM.items() if key not in ("phases", "cautions")},
-    "body_regions": ["hamstrings"],
-    "instructions": [
-        "Perch near the front of a chair and reach one leg forward, the knee a little bent, "
-        "with only its heel touching the ground.",
-        "Press the heel gently down into the floor to tighten the back of the thigh, "
-        "without moving the leg.",
-        "Hold the contraction, then relax.",
-    ],
-    "cues": ["Gentle effort only: it should not hurt."],
-    "dosage": {
-        "hold_seconds": {"min": 5, "max": 10},
-        "reps": None,
-        "sets": None,
-        "rest_seconds": None,
-        "per_day": None,
-        "per_week": {"min": 3, "max": 4},
-        "duration_seconds": None,
-        "note": "Hold 5-10 s and repeat several times per leg (002).",
+    **{
+        "aliases": ["heel dig"],
+        "body_regions": ["hamstrings"],
+        "instructions": [
+            "Sit on the front edge of a chair and reach one leg forward with "
+            "only the heel on the floor and the knee slightly bent.",
+            "Press the heel gently down into the floor so that the back of the "
+            "thigh tightens, without the leg moving.",
+            "Keep the press for 5 to 10 seconds, then let go.",
+            "Do a handful of presses on each leg.",
+        ],
+        "instructions_basis": "sourced",
+        "cues": ["Gentle effort only: it should not hurt.", "Breathe normally while you press."],
+        "mistakes": [
+            "Pushing through pain, or making the exercise harder too soon. Build up gradually."
+        ],
+        "dosage": {
+            "hold_seconds": {"min": 5, "max": 10},
+            "reps": None,
+            "sets": None,
+            "rest_seconds": None,
+            "per_day": None,
+            "per_week": None,
+            "duration_seconds": None,
+            "note": "Hold each press for 5 to 10 seconds and repeat several times on "
+            "each leg. No source says how many times a day or week; the "
+            "article's 3 to 4 times a week answers a question about the "
+            "exercises named just before it (the lying and wall stretches, "
+            "prone curl and Nordic exercise), so it is not applied here.",
+        },
+        "phases": [
+            {
+                "phase": "acute",
+                "order": 30,
+                "caution": False,
+                "basis": "stated",
+                "note": "The article's table: acute phase, minimal strain.",
+            }
+        ],
+        "contraindications": [
+            {
+                "condition": "pain-during-exercise",
+                "severity": "stop",
+                "note": "Stop the press if it causes pain. Leave out painful "
+                "movements and progress gradually, without pushing "
+                "through pain.",
+            }
+        ],
+        "progressions": ["prone-hamstring-curl"],
+        "regressions": [],
     },
-    "phases": [
-        {
-            "phase": "acute",
-            "order": 40,
-            "caution": False,
-            "note": "002: acute phase, minimal strain.",
-        }
-    ],
-    "contraindications": [
-        {
-            "condition": "pain-during-exercise",
-            "severity": "avoid",
-            "note": "Leave out any movement that causes pain.",
-        }
-    ],
-    "progressions": [],
-    "regressions": [],
     "evidence": [{"source": "hamstring-pain-exercises-article", **HEEL_DIG_PHASE_CLAIM}],
 }
 
 PHASE: dict[str, Any] = {
     "slug": "acute",
     "name": "Acute",
-    "description": "The first stage after a hamstring injury or flare-up: protect the muscle "
-    "and calm pain and swelling.",
+    "description": "The first stage after a hamstring injury or a flare-up of hamstring "
+    "pain. Relative rest and ice come first (the editors' placement: the "
+    "sources recommend both after an injury but name no phase), then the "
+    "gentlest work the article's table names for this phase: a sitting "
+    "heel dig, then light prone curls, with the editors' caution to start "
+    "them only when a clinician says so. The table also lists a lying or "
+    "standing hamstring stretch with caution; this catalogue puts those "
+    "two stretches last and advises against stretching a freshly strained "
+    "muscle until a clinician clears it. The sources give no time frame "
+    "(days or weeks) for this stage.",
     "order": 1,
-    "criteria_to_progress": "Move on when the gentle acute exercises can be done without pain.",
+    "criteria_to_progress": "The sources give no test for leaving the acute phase and no "
+    "time frame for it. What they do say: your clinician will "
+    "tell you when to start the exercises and which ones suit "
+    "you; progress gradually and do not push through pain; and "
+    "get professional advice before going on if pain is severe, "
+    "persists or gets worse, or if nerve pain or sciatica "
+    "symptoms appear.",
 }
 
 GOAL: dict[str, Any] = {
     "slug": "activation",
     "name": "Activation",
-    "description": "Switch on under-active muscles (hamstrings, glutes) with gentle, targeted "
-    "contractions.",
+    "description": "Switch on under-active muscles (hamstrings, glutes) with gentle, "
+    "targeted contractions.",
 }
 
 CONDITION: dict[str, Any] = {
     "slug": "acute-hamstring-strain",
     "name": "Acute hamstring strain",
-    "description": "A recent strain or tear of the hamstring.",
+    "description": "A recent strain or tear of the hamstring, including an injury where "
+    "its tendon attaches at the sit bone. Sources disagree about "
+    "stretching it: one warns that stretching a strained muscle can injure "
+    "it further, another allows cautious stretching in the acute phase, "
+    "and a handout lists strain as a reason for its stretch. This "
+    "catalogue follows the more careful reading.",
+    "kind": "diagnosis",
 }
 
 SOURCE: dict[str, Any] = {
@@ -110,23 +145,29 @@ SOURCE: dict[str, Any] = {
     "publisher": "Core 3 Wellness: BodyCHEK Therapy",
     "file": "003_c11dac91296d97ed.txt",
     "sha256": "0db3d5ee23daea3f4fb905cc75feb84ed485787ce7238bf6ff8f3de214de3d2b",
-    "credibility_notes": ["A clinic blog; no credentials stated and no citations given."],
+    "credibility_notes": [
+        "A clinic blog by 'Chris' (first name only, no credentials "
+        "stated) promoting the clinic's own 'Postural Re-education' "
+        "approach, which it presents as 'contrary to traditional "
+        "physiotherapy'. It ends with a call to contact the clinic."
+    ],
+    "garbled_regions": [],
 }
 
 CATALOGUE: dict[str, Any] = {
-    "version": "299dd784f7b98dd0e94b69a09b73e5c13284dd6f632c0af157a47d1f54518e27",
-    "updated_at": "2026-11-21T10:45:20.615401Z",
+    "version": "2e94870a7dccb317b514e81654897f8876b7b7681f228bcfd06babe582d97ad3",
+    "updated_at": "2026-12-01T09:52:58.382911Z",
     "counts": {
         "exercises": 34,
         "phases": 3,
-        "goals": 13,
-        "conditions": 11,
+        "goals": 14,
+        "conditions": 10,
         "sources": 5,
-        "evidence": 566,
+        "evidence": 875,
     },
 }
 
-HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0004"}}
+HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0005"}}
 
 PROBLEM: dict[str, Any] = {
     "type": "https://exercise-catalogue.example/problems/invalid-parameters",
@@ -151,27 +192,26 @@ PHASE_DETAIL: dict[str, Any] = {
     **PHASE,
     "exercises": [
         {
-            "slug": "sitting-heel-dig",
-            "name": "Sitting heel dig",
-            "order": 40,
+            "slug": "rest",
+            "name": "Relative rest",
+            "order": 10,
             "caution": False,
-            "note": "002: acute phase, minimal strain.",
+            "basis": "inferred",
+            "note": "Inferred: a source advises resting an injured hamstring tendon by using it "
+            "minimally, which belongs to the first stage after an injury.",
         }
     ],
-    "exercises_total": 7,
-    "next_cursor": (
-        "eyJmIjoiODNlMjU3YjNiZjY0ZWM4ZiIsImsiOls0MCwic2l0dGluZy1oZWVs"
-        "LWRpZyJdfaetws0G-vrpCJjfkBZ57hI"
-    ),
+    "exercises_total": 6,
+    "next_cursor": ("eyJmIjoiODNlMjU3YjNiZjY0ZWM4ZiIsImsiOlsxMCwicmVzdCJdfdYhC0oFDB-OGAXCtZgW0Pk"),
 }
 
 GOAL_DETAIL: dict[str, Any] = {
     **GOAL,
-    "exercises": [{"slug": "sitting-heel-dig", "name": "Sitting heel dig"}],
+    "exercises": [{"slug": "clamshell", "name": "Clamshell"}],
     "exercises_total": 6,
     "next_cursor": (
-        "eyJmIjoiZTg1YmYyYzk5OThmOTk1MSIsImsiOlsiU2l0dGluZyBoZWVsIGRp"
-        "ZyIsInNpdHRpbmctaGVlbC1kaWciXX2gBiY_oMomom3hqeWv0NVv"
+        "eyJmIjoiZTg1YmYyYzk5OThmOTk1MSIsImsiOlsiQ2xhbXNoZWxsIiwiY2xh"
+        "bXNoZWxsIl19XAu9miD00E6f-xWB1j3HoA"
     ),
 }
 
@@ -179,27 +219,45 @@ CONDITION_DETAIL: dict[str, Any] = {
     **CONDITION,
     "exercises": [
         {
-            "slug": "standing-toe-touch",
-            "name": "Standing toe touch (forward bend)",
+            "slug": "band-hamstring-stretch",
+            "name": "Band hamstring stretch",
             "severity": "avoid",
-            "note": "Do not stretch a freshly strained hamstring.",
+            "note": "Sources disagree. The article's table allows the lying hamstring stretch in "
+            "the acute phase with caution, and this is the same stretch done with a "
+            "band; another source says gentle stretching can help after an injury but "
+            "warns that stretching a muscle that is already strained can injure it. The "
+            "catalogue follows the more careful reading: avoid it with a fresh strain "
+            "unless a clinician has cleared gentle stretching.",
         }
     ],
-    "exercises_total": 16,
+    "exercises_total": 27,
     "next_cursor": (
-        "eyJmIjoiMzRjOWJiOTZmYjAxOWI0OSIsImsiOlsiYXZvaWQiLCJTdGFuZGlu"
-        "ZyB0b2UgdG91Y2ggKGZvcndhcmQgYmVuZCkiLCJzdGFuZGluZy10b2UtdG91"
-        "Y2giXX2FyYJrV4jySRth9xyCdQRQ"
+        "eyJmIjoiMzRjOWJiOTZmYjAxOWI0OSIsImsiOlsiYXZvaWQiLCJCYW5kIGhh"
+        "bXN0cmluZyBzdHJldGNoIiwiYmFuZC1oYW1zdHJpbmctc3RyZXRjaCJdfUj8"
+        "CjvA68J4AiOUhr7GCo8"
     ),
 }
 
 SOURCE_DETAIL: dict[str, Any] = {
     **SOURCE,
-    "evidence": [{"exercise": "sitting-heel-dig", **HEEL_DIG_PHASE_CLAIM}],
-    "evidence_total": 56,
-    "exercises": ["sitting-heel-dig"],
-    "exercises_total": 15,
+    "evidence": [
+        {
+            "exercise": "posterior-pelvic-tilt-hamstring-activation",
+            "field": "goal",
+            "subject": "low-back-pain-relief",
+            "stance": "supports",
+            "quote": "“When the hamstrings are weak and long, the hips will dive forward placing "
+            "your lumbar spine into a more compressed/extended position leading to "
+            "wear, disc bulging and nerve impingement”",
+            "start": 610,
+            "end": 796,
+            "text_quality": "clear",
+        }
+    ],
+    "evidence_total": 74,
+    "exercises": ["posterior-pelvic-tilt-hamstring-activation"],
+    "exercises_total": 30,
     "next_cursor": (
-        "eyJmIjoiMzcyZTYwZTcwMzM5MmVkMSIsImsiOls4MDU0LDgxMzQsMzg2XX2naF0-dLa9_RqmCSW0NoaZ"
+        "eyJmIjoiMzcyZTYwZTcwMzM5MmVkMSIsImsiOls2MTAsNzk2LDUwMF19HZHLzz9FKFEnC-hg2b9dJQ"
     ),
 }

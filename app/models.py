@@ -14,12 +14,17 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from app.vocabulary import (
     Category,
+    ConditionKind,
     Difficulty,
     EvidenceField,
+    InstructionsBasis,
+    PhaseBasis,
     Position,
+    RetiredKind,
     Severity,
     SourceKind,
     Stance,
+    TextQuality,
 )
 
 SQLModel.metadata.naming_convention = {
@@ -83,6 +88,8 @@ class Source(SQLModel, table=True):
     file: str = Field(max_length=255)
     sha256: str = Field(max_length=64)
     credibility_notes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # [[start, end], ...]: where the scraped text is machine-scrambled.
+    garbled_regions: list[list[int]] = Field(default_factory=list, sa_type=sa.JSON)
 
     evidence: list["Evidence"] = Relationship(back_populates="source")
 
@@ -110,6 +117,7 @@ class Goal(SQLModel, table=True):
 class Condition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=100, unique=True)
+    kind: ConditionKind = Field(sa_type=vocabulary(ConditionKind, "kind"))
     name: str
     description: str
 
@@ -138,7 +146,12 @@ class Exercise(SQLModel, table=True):
     )
     difficulty: Difficulty = Field(sa_type=vocabulary(Difficulty, "difficulty"), index=True)
     instructions: list[str] = Field(sa_type=sa.JSON)
+    aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    instructions_basis: InstructionsBasis = Field(
+        sa_type=vocabulary(InstructionsBasis, "instructions_basis")
+    )
     cues: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    mistakes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # {"hold_seconds": {"min": 15, "max": 30}, ..., "note": "..."}: validated by the seed
     # format, never filtered on, so one JSON value rather than fifteen columns.
     dosage: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
@@ -216,6 +229,7 @@ class ExercisePhase(SQLModel, table=True):
     phase_id: int = Field(sa_column_args=[cascade_fk("phase.id")], primary_key=True)
     progression_order: int
     caution: bool = False
+    basis: PhaseBasis = Field(sa_type=vocabulary(PhaseBasis, "basis"))
     note: str | None = None
 
     exercise: Exercise = Relationship(back_populates="phase_links")
@@ -305,9 +319,23 @@ class Evidence(SQLModel, table=True):
     quote: str
     start: int
     end: int
+    # Derived from the source's garbled regions when the evidence is written.
+    text_quality: TextQuality = Field(sa_type=vocabulary(TextQuality, "text_quality"))
 
     exercise: Exercise = Relationship(back_populates="evidence")
     source: Source = Relationship(back_populates="evidence")
+
+
+class RetiredSlug(SQLModel, table=True):
+    """A slug that no longer exists, kept so that old URLs and filters keep working: it
+    leads to its successor, or answers that it is gone."""
+
+    __tablename__ = "retired_slug"
+
+    kind: RetiredKind = Field(sa_type=vocabulary(RetiredKind, "kind"), primary_key=True)
+    slug: str = Field(max_length=100, primary_key=True)
+    successor: str | None = Field(default=None, max_length=100)
+    note: str
 
 
 class CatalogueState(SQLModel, table=True):

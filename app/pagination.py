@@ -1,5 +1,6 @@
-"""The HTTP side of paging: the list envelope, signed opaque cursors, and the `Link`
-header. (The SQL side, keyset pages, is `app.queries.keyset`.)
+"""The HTTP side of paging: the `limit` and `cursor` parameters, signed opaque cursors,
+the list envelope and the `Link` header. (The SQL side, keyset pages, is
+`app.queries.keyset`.)
 
 A cursor carries the sort key of the last item served and a fingerprint of the query it
 belongs to, signed so that a modified or foreign cursor is rejected rather than
@@ -12,11 +13,16 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import Response
 
 from app.errors import FieldError, InvalidParameters
+from app.queries.keyset import KeysetPage, PagePosition, first_page
 
 Item = TypeVar("Item")
 
@@ -105,3 +111,63 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
     if data.get("f") != fingerprint:
         raise invalid("it belongs to a different query (filters or sort changed)")
     return list(data["k"])
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One request's page of a list: its size, where it starts (`position`, the
+    request's cursor read as a keyset position), and the next page's cursor, also
+    announced in an RFC 8288 `Link` header. A cursor works only for the query whose
+    `fingerprint` it carries."""
+
+    request: Request
+    response: Response
+    cursor_secret: str
+    fingerprint: str
+    limit: int
+    position: PagePosition
+
+    @classmethod
+    def of(
+        cls,
+        request: Request,
+        response: Response,
+        *,
+        cursor_secret: str,
+        query: Mapping[str, Any],
+        limit: int,
+        cursor: str | None,
+        when_read: bool = False,
+    ) -> "Paging":
+        """The paging of `query` (its parameters but the paging ones) from `cursor` on.
+        The cursor is decoded now (a 422 before anything else is done), or with
+        `when_read` when the query reads its position."""
+        fingerprint = query_fingerprint(query)
+        position: PagePosition = first_page
+        if cursor is not None and when_read:
+            position = lambda: decode_cursor(cursor_secret, fingerprint, cursor)  # noqa: E731
+        elif cursor is not None:
+            key = decode_cursor(cursor_secret, fingerprint, cursor)
+            position = lambda: key  # noqa: E731
+        return cls(request, response, cursor_secret, fingerprint, limit, position)
+
+    def next_cursor(self, next_key: list[Any] | None) -> str | None:
+        if next_key is None:
+            return None
+        cursor = encode_cursor(self.cursor_secret, self.fingerprint, next_key)
+        # This request's URL with `cursor` replaced: parsed and encoded once, where
+        # Starlette's remove_query_params and include_query_params do each twice.
+        query = parse_qsl(self.request.url.query, keep_blank_values=True)
+        query = [(name, value) for name, value in query if name != "cursor"]
+        url = self.request.url.replace(query=urlencode([*query, ("cursor", cursor)]))
+        self.response.headers["Link"] = f'<{url}>; rel="next"'
+        return cursor
+
+    def envelope(self, items: Sequence[Item], page: KeysetPage[Any]) -> Page[Item]:
+        """The list envelope of `page`, whose rows are given as `items`."""
+        return Page[Item](
+            items=list(items),
+            total=page.total,
+            limit=self.limit,
+            next_cursor=self.next_cursor(page.next_key),
+        )

@@ -23,6 +23,7 @@ from app.errors import (
     FieldError,
     InvalidParameters,
     NotModified,
+    Renamed,
 )
 
 logger = logging.getLogger("app")
@@ -140,6 +141,10 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.error("unhandled catalogue error: %s", error.detail)
             return _internal_error(request)
         headers = {"Retry-After": "5"} if error.status == 503 else None
+        if isinstance(error, Renamed):
+            # The same URL with the successor's slug in place of the last path segment.
+            path = request.url.path.rsplit("/", 1)[0] + "/" + error.successor
+            headers = {"Location": str(request.url.replace(path=path))}
         return problem_response(
             error.status,
             error.title,

@@ -17,13 +17,17 @@ from app.queries.sources import SourceDetailPage
 from app.queries.terms import TermPage
 from app.vocabulary import (
     Category,
+    ConditionKind,
     Difficulty,
     EvidenceField,
+    InstructionsBasis,
+    PhaseBasis,
     PhaseSlug,
     Position,
     Severity,
     SourceKind,
     Stance,
+    TextQuality,
 )
 
 
@@ -51,16 +55,28 @@ class Dosage(BaseModel):
     note: str | None = None
 
 
+BASIS_DESCRIPTION = (
+    "`stated`: a source places the exercise (or its situation) in this phase, and the "
+    "evidence with field `phase` quotes it; `inferred`: the editors' reading, which the "
+    "note explains."
+)
+
+
 class PhaseMembership(BaseModel):
     phase: PhaseSlug
     order: int = Field(description="Place in the phase's progression (lower comes first).")
     caution: bool = Field(description="Use with caution in this phase.")
+    basis: PhaseBasis = Field(description=BASIS_DESCRIPTION)
     note: str | None
 
 
 class ContraindicationOut(BaseModel):
     condition: str = Field(description="Condition slug.", examples=["acute-hamstring-strain"])
-    severity: Severity
+    severity: Severity = Field(
+        description="`avoid`: do not do this exercise with the condition; `caution`: may be "
+        "done, modified as the note says; `stop`: may be done, but stop at once (and seek "
+        "the advice the note names) if the condition appears or worsens during it."
+    )
     note: str
 
     @classmethod
@@ -76,6 +92,10 @@ class EvidenceOut(BaseModel):
     quote: str = Field(description="Verbatim: equals the document's text[start:end].")
     start: int
     end: int
+    text_quality: TextQuality = Field(
+        description="`garbled` when the quote lies in a machine-scrambled part of the "
+        "document (no claim rests on such a quote alone), else `clear`."
+    )
 
 
 class ExerciseBase(BaseModel):
@@ -98,8 +118,8 @@ class ExerciseItem(ExerciseBase):
     phases: list[PhaseSlug]
     cautions: list[ContraindicationOut] | None = Field(
         default=None,
-        description="With `safe_for`: the cautions for those conditions (empty if none); "
-        "null when `safe_for` was not given.",
+        description="With `safe_for`: the `caution` and `stop` rules for those conditions "
+        "(empty if none); null when `safe_for` was not given.",
     )
 
     @staticmethod
@@ -117,9 +137,16 @@ class ExerciseDetail(ExerciseBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.EXERCISE_DETAIL]})
 
+    aliases: list[str] = Field(description="Other names people know the exercise by.")
     body_regions: list[str]
     instructions: list[str]
+    instructions_basis: InstructionsBasis = Field(
+        description="`sourced`: a source describes how to do it (see the `instructions` "
+        "evidence); `editorial`: the sources only name it, and the steps are the editors' "
+        "standard description, to be checked by a clinician."
+    )
     cues: list[str]
+    mistakes: list[str] = Field(description="Technique errors to avoid.")
     dosage: Dosage
     phases: list[PhaseMembership]
     contraindications: list[ContraindicationOut]
@@ -132,15 +159,19 @@ class ExerciseDetail(ExerciseBase):
         links = sorted(row.phase_links, key=lambda link: link.phase.order)
         return cls(
             **_base_fields(row),
+            aliases=row.aliases,
             body_regions=sorted(link.body_region for link in row.body_region_links),
             instructions=row.instructions,
+            instructions_basis=row.instructions_basis,
             cues=row.cues,
+            mistakes=row.mistakes,
             dosage=Dosage.model_validate(row.dosage),
             phases=[
                 PhaseMembership(
                     phase=PhaseSlug(link.phase.slug),
                     order=link.progression_order,
                     caution=link.caution,
+                    basis=link.basis,
                     note=link.note,
                 )
                 for link in links
@@ -160,6 +191,7 @@ class ExerciseDetail(ExerciseBase):
                     quote=item.quote,
                     start=item.start,
                     end=item.end,
+                    text_quality=item.text_quality,
                 )
                 for item in sorted(row.evidence, key=lambda e: e.id or 0)
             ],
@@ -215,6 +247,7 @@ class PhaseOut(BaseModel):
 class PhaseExercise(ExerciseRef):
     order: int
     caution: bool
+    basis: PhaseBasis = Field(description=BASIS_DESCRIPTION)
     note: str | None
 
 
@@ -278,6 +311,11 @@ class GoalDetail(GoalOut):
 class ConditionOut(_Term):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.CONDITION]})
 
+    kind: ConditionKind = Field(
+        description="`diagnosis` (e.g. an acute strain), `finding` (e.g. a pelvic tilt) or "
+        "`symptom` (e.g. nerve pain down the leg, severe pain)."
+    )
+
     @classmethod
     def from_row(cls, row: Condition) -> "ConditionOut":
         return cls.model_validate(row, from_attributes=True)
@@ -321,6 +359,10 @@ class SourceOut(BaseModel):
     file: str
     sha256: str
     credibility_notes: list[str]
+    garbled_regions: list[tuple[int, int]] = Field(
+        description="[start, end) character ranges (Python string indices, as for evidence) "
+        "where the scraped text is machine-scrambled."
+    )
 
     @classmethod
     def from_row(cls, row: Source) -> "SourceOut":
@@ -335,6 +377,7 @@ class SourceEvidence(BaseModel):
     quote: str
     start: int
     end: int
+    text_quality: TextQuality
 
 
 class SourceDetail(SourceOut):

@@ -36,8 +36,51 @@ class Difficulty(StrEnum):
 
 
 class Severity(StrEnum):
-    avoid = "avoid"
-    caution = "caution"
+    """How a condition bears on an exercise."""
+
+    avoid = "avoid"  # do not do this exercise with this condition
+    caution = "caution"  # may be done with this condition, modified as the note says
+    stop = "stop"  # may be done; stop at once (and seek the advice named) if this appears
+
+
+class ConditionKind(StrEnum):
+    """What a condition is: something diagnosed, something found on examination, or
+    something the patient feels."""
+
+    diagnosis = "diagnosis"
+    finding = "finding"
+    symptom = "symptom"
+
+
+class PhaseBasis(StrEnum):
+    """Why an exercise is in a phase: a source places it there by name (or its
+    situation), or the editors inferred it (the membership's note says from what)."""
+
+    stated = "stated"
+    inferred = "inferred"
+
+
+class InstructionsBasis(StrEnum):
+    """Where an exercise's steps come from: a source describes how to do it, or the
+    sources only name it and the steps are the editors' standard description."""
+
+    sourced = "sourced"
+    editorial = "editorial"
+
+
+class TextQuality(StrEnum):
+    """Whether an evidence quote lies in a machine-scrambled region of its document."""
+
+    clear = "clear"
+    garbled = "garbled"
+
+
+class RetiredKind(StrEnum):
+    """The kinds of resource whose slugs can be retired (renamed or removed)."""
+
+    exercise = "exercise"
+    goal = "goal"
+    condition = "condition"
 
 
 class Stance(StrEnum):
@@ -55,6 +98,7 @@ class EvidenceField(StrEnum):
     phase = "phase"
     goal = "goal"
     contraindication = "contraindication"
+    mistakes = "mistakes"
     progression = "progression"
 
 

@@ -27,9 +27,10 @@ from app.models import (
     Goal,
     Phase,
     Progression,
+    RetiredSlug,
     Source,
 )
-from app.seeding.format import ExerciseEntry, SluggedEntry, digest
+from app.seeding.format import ExerciseEntry, RetiredEntry, SluggedEntry, digest, text_quality
 
 # The tables that link an exercise to what it has, uses and cites.
 LINK_MODELS: tuple[Any, ...] = (
@@ -87,6 +88,7 @@ class CatalogueWriter:
         self.now = now
         self.changes: list[Change] = []
         self.term_ids: dict[str, dict[str, int]] = {}
+        self._garbled_regions: dict[str, list[list[int]]] | None = None
 
     def stored_exercises(self) -> dict[str, StoredExercise]:
         """Every exercise's id and content hash, by slug (not the rows: loading every
@@ -102,7 +104,7 @@ class CatalogueWriter:
         wanted = {entry.slug for entry in entries}
         for slug in sorted(set(rows) - wanted):
             self.session.delete(rows.pop(slug))
-            self.changes.append(Change(kind, slug, Action.deleted))
+            self.changes.append(Change(kind, str(slug), Action.deleted))
         self.session.flush()
         stored = {slug: row.model_dump() for slug, row in rows.items()}
         if model is Phase:
@@ -115,16 +117,24 @@ class CatalogueWriter:
             row = rows.get(entry.slug)
             if row is None:
                 row = rows[entry.slug] = model(**values)
-                self.changes.append(Change(kind, entry.slug, Action.created))
+                self.changes.append(Change(kind, str(entry.slug), Action.created))
             else:
                 for key, value in values.items():
                     if getattr(row, key) != value:
                         setattr(row, key, value)
                 if any(stored[entry.slug][key] != value for key, value in values.items()):
-                    self.changes.append(Change(kind, entry.slug, Action.updated))
+                    self.changes.append(Change(kind, str(entry.slug), Action.updated))
             self.session.add(row)
         self.session.flush()
         self.term_ids[kind] = {slug: row.id for slug, row in rows.items()}
+
+    def sync_retired(self, entries: Sequence[RetiredEntry]) -> None:
+        """Make the retired slugs exactly `entries`."""
+        self.session.execute(delete(RetiredSlug))
+        if entries:
+            self.session.execute(
+                _insert(RetiredSlug), [entry.model_dump(mode="json") for entry in entries]
+            )
 
     def create_exercises(self, entries: Sequence[tuple[ExerciseEntry, str]]) -> dict[str, int]:
         """Insert exercises (each with its content hash) and their links; their ids by slug."""
@@ -204,6 +214,22 @@ class CatalogueWriter:
         self.session.add(state)
         self.session.flush()
 
+    def ids_of(self, kind: str) -> dict[str, int]:
+        """The ids of the terms of `kind` by slug: as synced, or else as stored."""
+        if kind not in self.term_ids:
+            model: Any = TERM_MODELS[kind]
+            rows = self.session.execute(select(model.slug, model.id))
+            self.term_ids[kind] = {slug: id for slug, id in rows}
+        return self.term_ids[kind]
+
+    def garbled_regions(self) -> dict[str, list[list[int]]]:
+        """Each source's garbled regions, by slug: what an evidence quote's text quality
+        is derived from (read once per writer, after the sources are written)."""
+        if self._garbled_regions is None:
+            rows = self.session.execute(select(Source.slug, Source.garbled_regions))
+            self._garbled_regions = {slug: regions for slug, regions in rows}
+        return self._garbled_regions
+
     def _exercise_values(self, entry: ExerciseEntry, content_hash: str) -> dict[str, Any]:
         """An exercise row's columns (but its id and slug), from its catalogue entry,
         with the copies of its phase and goal ids that its links are the record of."""
@@ -213,11 +239,14 @@ class CatalogueWriter:
             "category": entry.category,
             "position": entry.position,
             "difficulty": entry.difficulty,
+            "aliases": list(entry.aliases),
+            "instructions_basis": entry.instructions_basis,
             "instructions": list(entry.instructions),
             "cues": list(entry.cues),
+            "mistakes": list(entry.mistakes),
             "dosage": entry.dosage.model_dump(mode="json", exclude_none=True),
-            "phase_ids": sorted(self.term_ids["phase"][item.phase] for item in entry.phases),
-            "goal_ids": sorted(self.term_ids["goal"][slug] for slug in entry.goals),
+            "phase_ids": sorted(self.ids_of("phase")[item.phase] for item in entry.phases),
+            "goal_ids": sorted(self.ids_of("goal")[slug] for slug in entry.goals),
             "content_hash": content_hash,
             "updated_at": self.now,
         }
@@ -238,7 +267,7 @@ class CatalogueWriter:
     def _link_rows(self, entry: ExerciseEntry, exercise_id: int) -> dict[Any, list[dict[str, Any]]]:
         """The rows linking an exercise to its equipment, regions, phases, goals,
         contraindications and evidence, by table."""
-        ids = self.term_ids
+        ids = {kind: self.ids_of(kind) for kind in TERM_MODELS}
         return {
             ExerciseEquipment: [
                 {"exercise_id": exercise_id, "equipment": item} for item in entry.equipment
@@ -252,6 +281,7 @@ class CatalogueWriter:
                     "phase_id": ids["phase"][item.phase],
                     "progression_order": item.order,
                     "caution": item.caution,
+                    "basis": item.basis,
                     "note": item.note,
                 }
                 for item in entry.phases
@@ -278,6 +308,9 @@ class CatalogueWriter:
                     "quote": item.quote,
                     "start": item.start,
                     "end": item.end,
+                    "text_quality": text_quality(
+                        item.start, item.end, self.garbled_regions()[item.source]
+                    ),
                 }
                 for item in entry.evidence
             ],

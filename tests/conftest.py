@@ -24,12 +24,12 @@ from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine
-from app.dependencies import get_session
+from app.dependencies import AppResources, get_session
 from app.main import create_app
 from app.seeding.format import ExerciseEntry
 from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
-from app.settings import PROJECT_ROOT, get_settings
+from app.settings import PROJECT_ROOT, Settings, get_settings
 from tests.helpers import free_port, wait_until_ready
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
@@ -210,12 +210,24 @@ def database(
     url = databases.create(database_kind)
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
+    # Each app the test builds has an engine of its own; FastAPI keeps apps alive, so
+    # their pools are closed here rather than left open for the rest of the run.
+    built: list[AppResources] = []
+    build = AppResources.from_settings
+
+    def recorded(settings: Settings) -> AppResources:
+        built.append(build(settings))
+        return built[-1]
+
+    monkeypatch.setattr(AppResources, "from_settings", recorded)
     engine = build_engine(url)
     migrate(engine)
     with Session(engine) as session:
         seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
     yield engine
     engine.dispose()
+    for resources in built:
+        resources.engine.dispose()
     get_settings.cache_clear()
 
 

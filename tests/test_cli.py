@@ -57,7 +57,7 @@ class TestCatalogueCommand:
     def test_verify_sources(self, environment):
         result = run(environment, "verify-sources")
         assert result.returncode == 0, result.stderr
-        assert result.stdout == "5 sources and 9 evidence quotes verified\n"
+        assert result.stdout == "5 sources and 10 evidence quotes verified\n"
 
     def test_find_quote_prints_offsets(self, environment):
         document = Path(environment["SEED_DIR"]) / "002_13ae85b7099487a5.txt"

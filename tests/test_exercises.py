@@ -17,7 +17,7 @@ from app.schemas import ExerciseDetail
 from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, get_settings
-from app.vocabulary import Category, Difficulty, Severity
+from app.vocabulary import Category, Difficulty, InstructionsBasis, Severity
 from tests.conftest import FIXTURE_CATALOGUE
 from tests.helpers import assert_problem, slugs, walk
 
@@ -158,28 +158,38 @@ class TestListExercises:
         ).json()
         assert body == {"items": [], "total": 0, "limit": 20, "next_cursor": None}
 
-    def test_safe_for_drops_avoid_and_lists_cautions(self, client, catalogue):
+    def test_safe_for_drops_avoid_and_lists_caution_and_stop(self, client, catalogue):
         condition = "sciatica-nerve-symptoms"
-        severities = {
-            e.slug: c.severity
+        rules = {
+            e.slug: (c.severity, c.note)
             for e in catalogue.exercises
             for c in e.contraindications
             if c.condition == condition
         }
-        assert Severity.avoid in severities.values()
-        assert Severity.caution in severities.values()
+        assert {severity for severity, _ in rules.values()} == {Severity.avoid, Severity.stop}
         body = client.get("/v1/exercises", params={"safe_for": condition}).json()
         listed = {item["slug"]: item["cautions"] for item in body["items"]}
         assert set(listed) == {e.slug for e in catalogue.exercises} - {
-            slug for slug, severity in severities.items() if severity == "avoid"
+            slug for slug, (severity, _) in rules.items() if severity == Severity.avoid
         }
         for slug, cautions in listed.items():
-            if severities.get(slug) == "caution":
-                assert cautions == [
-                    {"condition": condition, "severity": "caution", "note": "Stop if nerve pain."}
-                ]
+            if slug in rules:
+                severity, note = rules[slug]
+                assert cautions == [{"condition": condition, "severity": severity, "note": note}]
             else:
                 assert cautions == []
+
+    def test_safe_for_a_retired_condition_slug_filters_as_its_successor(self, client):
+        old = client.get("/v1/exercises", params={"safe_for": "nerve-symptoms"}).json()
+        new = client.get("/v1/exercises", params={"safe_for": "sciatica-nerve-symptoms"}).json()
+        assert old["items"] == new["items"]
+        assert old["total"] == new["total"] < client.get("/v1/exercises").json()["total"]
+
+    def test_safe_for_a_removed_condition_slug_is_accepted_and_drops_nothing(self, client):
+        body = client.get("/v1/exercises", params={"safe_for": "ballistic-stretching"}).json()
+        everything = client.get("/v1/exercises").json()
+        assert slugs(body) == slugs(everything)
+        assert {item["cautions"] == [] for item in body["items"]} == {True}
 
     def test_safe_for_several_conditions_drops_any_avoid(self, client):
         body = client.get(
@@ -296,6 +306,7 @@ class TestListExercises:
             summary="Sorts first by name.",
             category=Category.stretch,
             difficulty=Difficulty.beginner,
+            instructions_basis=InstructionsBasis.editorial,
             instructions=["Do it."],
             content_hash="0" * 64,
             updated_at=datetime.now(UTC),
@@ -441,9 +452,12 @@ class TestGetExercise:
     def test_detail_has_everything(self, client, catalogue):
         body = client.get("/v1/exercises/lying-hamstring-stretch").json()
         entry = next(e for e in catalogue.exercises if e.slug == "lying-hamstring-stretch")
+        assert body["aliases"] == ["supine hamstring stretch"]
         assert body["body_regions"] == sorted(entry.body_regions)
         assert body["instructions"] == entry.instructions
+        assert body["instructions_basis"] == "editorial"
         assert body["cues"] == entry.cues
+        assert body["mistakes"] == ["Forcing the stretch or going into it fast."]
         assert body["dosage"] == {
             "hold_seconds": {"min": 15, "max": 30},
             "reps": None,
@@ -454,10 +468,29 @@ class TestGetExercise:
             "duration_seconds": None,
             "note": None,
         }
+        inferred = "Inferred for the test catalogue."
         assert body["phases"] == [
-            {"phase": "acute", "order": 10, "caution": True, "note": "Gently; with caution."},
-            {"phase": "rehab", "order": 10, "caution": False, "note": None},
-            {"phase": "return-to-sport", "order": 10, "caution": False, "note": None},
+            {
+                "phase": "acute",
+                "order": 10,
+                "caution": True,
+                "basis": "stated",
+                "note": "Gently; with caution.",
+            },
+            {
+                "phase": "rehab",
+                "order": 10,
+                "caution": False,
+                "basis": "inferred",
+                "note": inferred,
+            },
+            {
+                "phase": "return-to-sport",
+                "order": 10,
+                "caution": False,
+                "basis": "inferred",
+                "note": inferred,
+            },
         ]
         assert body["goals"] == ["flexibility", "pain-relief"]
         assert body["contraindications"] == [
@@ -468,13 +501,17 @@ class TestGetExercise:
             },
             {
                 "condition": "sciatica-nerve-symptoms",
-                "severity": "caution",
+                "severity": "stop",
                 "note": "Stop if nerve pain.",
             },
         ]
         assert body["progressions"] == ["prone-hamstring-curl"]
         assert body["regressions"] == []
-        assert [e["field"] for e in body["evidence"]] == ["dosage", "phase"]
+        assert [(e["field"], e["text_quality"]) for e in body["evidence"]] == [
+            ("dosage", "clear"),
+            ("phase", "clear"),
+            ("mistakes", "clear"),
+        ]
 
     def test_regressions_are_the_reverse_of_progressions(self, client):
         body = client.get("/v1/exercises/prone-hamstring-curl").json()
@@ -492,6 +529,21 @@ class TestGetExercise:
     def test_unknown_slug_is_a_404_problem(self, client):
         body = assert_problem(client.get("/v1/exercises/flying-kick"), 404)
         assert body["detail"] == "No exercise with slug 'flying-kick'."
+
+    def test_a_renamed_slug_redirects_to_its_successor(self, client):
+        response = client.get("/v1/exercises/nordic-curl?x=1", follow_redirects=False)
+        body = assert_problem(response, 308)
+        assert response.headers["location"] == (
+            "http://testserver/v1/exercises/nordic-hamstring-exercise?x=1"
+        )
+        assert body["detail"] == "The exercise 'nordic-curl' is now 'nordic-hamstring-exercise'."
+        followed = client.get("/v1/exercises/nordic-curl")
+        assert followed.status_code == 200
+        assert followed.json()["slug"] == "nordic-hamstring-exercise"
+
+    def test_a_removed_slug_is_gone(self, client):
+        body = assert_problem(client.get("/v1/exercises/compression-shorts"), 410)
+        assert body["detail"] == "The exercise 'compression-shorts' was removed from the catalogue."
 
     @pytest.mark.parametrize("slug", ["Not_A_Slug", "a" * 101, "-leading-dash"])
     def test_malformed_slug_is_a_422_problem(self, client, slug):

@@ -72,6 +72,54 @@ class TestMigrations:
         finally:
             engine.dispose()
 
+    def test_0005_keeps_the_first_editions_data(self, databases, database_kind):
+        # First-edition rows (down to 0004, which has no column for the new fields) come
+        # back through 0005 whole, with the most careful value for each new column.
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            with Session(engine) as session:
+                seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+            # What the first edition can hold: all but the evidence for `mistakes`.
+            counts = {
+                "exercise": "SELECT count(*) FROM exercise",
+                "exercise_phase": "SELECT count(*) FROM exercise_phase",
+                "contraindication": "SELECT count(*) FROM contraindication",
+                "evidence": "SELECT count(*) FROM evidence WHERE field <> 'mistakes'",
+            }
+            with engine.connect() as connection:
+                before = {
+                    name: connection.execute(sa.text(sql)).scalar() for name, sql in counts.items()
+                }
+                assert connection.execute(
+                    sa.text("SELECT count(*) FROM evidence WHERE field = 'mistakes'")
+                ).scalar()
+            migrate(engine, "0004", down=True)
+            migrate(engine)
+            with engine.connect() as connection:
+
+                def rows(sql: str) -> list[tuple]:
+                    return [tuple(row) for row in connection.execute(sa.text(sql))]
+
+                after = {name: rows(sql)[0][0] for name, sql in counts.items()}
+                assert after == before
+                assert rows("SELECT DISTINCT basis FROM exercise_phase") == [("inferred",)]
+                assert rows("SELECT DISTINCT instructions_basis FROM exercise") == [("editorial",)]
+                assert rows("SELECT DISTINCT text_quality FROM evidence") == [("clear",)]
+                assert rows("SELECT slug, kind FROM condition ORDER BY slug") == [
+                    ("acute-hamstring-strain", "diagnosis"),
+                    ("sciatica-nerve-symptoms", "symptom"),
+                    ("severe-pain", "symptom"),
+                ]
+                # The first edition had no `stop`: the downgrade made it a caution.
+                assert rows("SELECT DISTINCT severity FROM contraindication ORDER BY 1") == [
+                    ("avoid",),
+                    ("caution",),
+                ]
+                assert rows("SELECT count(*) FROM retired_slug") == [(0,)]
+        finally:
+            engine.dispose()
+
     # SQLite has no statement timeout.
     @pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
     def test_migrations_are_not_bound_by_the_request_timeout(self, databases, database_kind):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.database import build_engine
 from app.errors import SeedError
-from app.models import CatalogueState, Exercise, Goal, Progression
+from app.models import CatalogueState, Evidence, Exercise, Goal, Progression
 from app.seeding import writing as seeding
 from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
@@ -353,3 +353,112 @@ def exercises_in_statistics(session: Session, database_kind: str) -> int:
         sa.text("SELECT reltuples FROM pg_class WHERE oid = 'exercise'::regclass")
     ).scalar_one()
     return max(int(reltuples), 0)  # -1 means never analysed
+
+
+class TestSafetyModelValidation:
+    """The second edition's rules, each refused by name."""
+
+    def test_a_claim_resting_on_garbled_text_alone_is_refused(self, catalogue_dir):
+        # "avoid bouncing" lies in the aggregate's garbled region.
+        edit(
+            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
+            lambda d: d.update(
+                mistakes=["Bouncing."],
+                evidence=[
+                    *d["evidence"],
+                    {
+                        "source": "aggregate-hamstring-stretches",
+                        "field": "mistakes",
+                        "stance": "supports",
+                        "quote": "avoid bouncing",
+                        "start": 12903,
+                        "end": 12917,
+                    },
+                ],
+            ),
+        )
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, DOCUMENTS)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'exercises' / 'towel-hamstring-stretch.yaml'}: exercise "
+            "'towel-hamstring-stretch': mistakes: rests on garbled text alone (every quote "
+            "for it lies in a garbled region); add a clear quote or drop the claim"
+        ]
+
+    def test_a_stated_phase_needs_its_phase_evidence(self, catalogue_dir):
+        edit(
+            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
+            lambda d: d["phases"][0].update(basis="stated"),
+        )
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, DOCUMENTS)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'exercises' / 'towel-hamstring-stretch.yaml'}: exercise "
+            "'towel-hamstring-stretch': phases: 'acute' is stated, but no evidence with "
+            "field 'phase' and subject 'acute' says so"
+        ]
+
+    def test_an_inferred_phase_needs_a_note(self, catalogue_dir):
+        edit(
+            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
+            lambda d: d["phases"][0].update(note=None),
+        )
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, DOCUMENTS)
+        [problem] = raised.value.problems
+        assert "towel-hamstring-stretch" in problem
+        assert "phases.0: Value error, an inferred phase needs a note" in problem
+
+    def test_a_retired_slug_still_in_use_or_with_an_unknown_successor(self, catalogue_dir):
+        retired = catalogue_dir / "retired.yaml"
+        entries = yaml.safe_load(retired.read_text())
+        entries += [
+            {"kind": "exercise", "slug": "moist-heat", "note": "Still in use."},
+            {"kind": "goal", "slug": "old-goal", "successor": "levitation", "note": "No."},
+        ]
+        retired.write_text(yaml.safe_dump(entries))
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, DOCUMENTS)
+        assert raised.value.problems == [
+            "retired.yaml: exercise 'moist-heat': is retired but still in use",
+            "retired.yaml: goal 'old-goal': successor 'levitation' is not a goal",
+        ]
+
+    def test_text_quality_is_written_from_the_garbled_regions(self, session, catalogue_dir):
+        # The same claim with a clear quote too: accepted, and each quote says which it is.
+        edit(
+            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
+            lambda d: d.update(
+                mistakes=["Bouncing."],
+                evidence=[
+                    *d["evidence"],
+                    {
+                        "source": "aggregate-hamstring-stretches",
+                        "field": "mistakes",
+                        "stance": "supports",
+                        "quote": "avoid bouncing",
+                        "start": 12903,
+                        "end": 12917,
+                    },
+                    {
+                        "source": "tight-hamstrings-aggregate",
+                        "field": "mistakes",
+                        "stance": "supports",
+                        "quote": "stretching too forcefully or too quickly will activate a "
+                        "\u201cstretch reflex",
+                        "start": 8834,
+                        "end": 8906,
+                    },
+                ],
+            ),
+        )
+        seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        rows = session.execute(
+            sa.select(col(Evidence.start), col(Evidence.text_quality))
+            .join(Exercise)
+            .where(
+                col(Exercise.slug) == "towel-hamstring-stretch", col(Evidence.field) == "mistakes"
+            )
+            .order_by(col(Evidence.start))
+        ).all()
+        assert [tuple(row) for row in rows] == [(8834, "clear"), (12903, "garbled")]

@@ -134,7 +134,7 @@ def assert_no_query_per_item(client, statements: list[str], url: str) -> None:
 def phase_members(catalogue: Catalogue, phase: str) -> list[tuple[Any, ...]]:
     """A phase's exercises in progression order, then by slug."""
     return sorted(
-        (p.order, e.slug, e.name, p.caution, p.note)
+        (p.order, e.slug, e.name, p.caution, p.basis, p.note)
         for e in catalogue.exercises
         for p in e.phases
         if p.phase == phase
@@ -147,14 +147,16 @@ def goal_members(catalogue: Catalogue, goal: str) -> list[tuple[str, str]]:
 
 
 def affected(catalogue: Catalogue, condition: str) -> list[tuple[str, str, str, str]]:
-    """A condition's exercises: those to avoid first, then caution; each by name, slug."""
+    """A condition's exercises: those to avoid first, then to stop, then caution; each
+    by name, slug."""
     rows = [
         (c.severity.value, e.name, e.slug, c.note)
         for e in catalogue.exercises
         for c in e.contraindications
         if c.condition == condition
     ]
-    return sorted(rows, key=lambda row: (row[0] != Severity.avoid, row[1], row[2]))
+    segments = [Severity.avoid, Severity.stop, Severity.caution]
+    return sorted(rows, key=lambda row: (segments.index(Severity(row[0])), row[1], row[2]))
 
 
 def quotes(catalogue: Catalogue, source: str) -> list[tuple[int, int, str, str, str]]:
@@ -200,7 +202,8 @@ class TestGetPhase:
         response = client.get("/v1/phases/acute")
         body = response.json()
         assert [
-            (e["order"], e["slug"], e["name"], e["caution"], e["note"]) for e in body["exercises"]
+            (e["order"], e["slug"], e["name"], e["caution"], e["basis"], e["note"])
+            for e in body["exercises"]
         ] == phase_members(catalogue, "acute")
         assert body["exercises_total"] == len(phase_members(catalogue, "acute"))
         assert body["next_cursor"] is None
@@ -221,7 +224,7 @@ class TestGetPhase:
             f"/v1/phases/{phase}",
             limit,
             phase_members(catalogue, phase),
-            lambda e: (e["order"], e["slug"], e["name"], e["caution"], e["note"]),
+            lambda e: (e["order"], e["slug"], e["name"], e["caution"], e["basis"], e["note"]),
         )
 
     def test_exercises_sharing_an_order_come_by_slug(self, client, session, catalogue):
@@ -241,7 +244,7 @@ class TestGetPhase:
             "/v1/phases/acute",
             1,
             members,
-            lambda e: (e["order"], e["slug"], e["name"], e["caution"], e["note"]),
+            lambda e: (e["order"], e["slug"], e["name"], e["caution"], e["basis"], e["note"]),
         )
 
     def test_link_header(self, client):
@@ -358,6 +361,12 @@ class TestListConditions:
         body = client.get("/v1/conditions").json()
         assert [c["slug"] for c in body["items"]] == sorted(c.slug for c in catalogue.conditions)
 
+    def test_each_condition_says_its_kind(self, client, catalogue):
+        body = client.get("/v1/conditions").json()
+        assert {c["slug"]: c["kind"] for c in body["items"]} == {
+            c.slug: c.kind for c in catalogue.conditions
+        }
+
 
 class TestGetCondition:
     def test_avoid_first_then_caution(self, client, plan):
@@ -369,6 +378,28 @@ class TestGetCondition:
         assert body["exercises"][1]["note"] == "Stretch gently."
         assert body["exercises_total"] == 2
         assert body["next_cursor"] is None
+
+    def test_stop_rules_come_between_avoid_and_caution(self, client):
+        body = client.get("/v1/conditions/sciatica-nerve-symptoms").json()
+        assert body["kind"] == "symptom"
+        assert [(e["slug"], e["severity"]) for e in body["exercises"]] == [
+            ("towel-hamstring-stretch", "avoid"),
+            ("lying-hamstring-stretch", "stop"),
+        ]
+
+    def test_a_renamed_condition_redirects_and_a_removed_one_is_gone(self, client):
+        response = client.get("/v1/conditions/nerve-symptoms", follow_redirects=False)
+        assert_problem(response, 308)
+        assert response.headers["location"] == (
+            "http://testserver/v1/conditions/sciatica-nerve-symptoms"
+        )
+        assert client.get("/v1/conditions/nerve-symptoms").json()["slug"] == (
+            "sciatica-nerve-symptoms"
+        )
+        body = assert_problem(client.get("/v1/conditions/ballistic-stretching"), 410)
+        assert (
+            body["detail"] == "The condition 'ballistic-stretching' was removed from the catalogue."
+        )
 
     @pytest.mark.parametrize("limit", [1, 2, 3])
     def test_pages_hold_every_exercise_in_order(self, client, catalogue, plan, limit):

@@ -16,11 +16,13 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import exercises_linked_by_name, planned_with
-from app.queries.terms import TermPage, counted_once, term_by_slug
+from app.queries.revision import revision_facts
+from app.queries.terms import TermPage, term_by_slug
 from app.vocabulary import Severity
 
-# The order of a condition's exercises: every one to avoid, then those needing caution.
-SEGMENTS = (Severity.avoid, Severity.caution)
+# The order of a condition's exercises: every one to avoid, then those to stop at once
+# if the condition appears, then those needing caution.
+SEGMENTS = (Severity.avoid, Severity.stop, Severity.caution)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def _count_by_severity(session: Session, condition: Condition) -> dict[Severity,
         return counts
 
     # A copy: the remembered dict is shared with every request.
-    return dict(counted_once(session, f"condition|{condition.slug}", count))
+    return dict(revision_facts(session).count(f"condition|{condition.slug}", count))
 
 
 def get_condition_detail(

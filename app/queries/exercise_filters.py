@@ -2,7 +2,7 @@
 exist, and the WHERE clauses they make."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from app.models import (
     UTCDateTime,
 )
 from app.queries.plans import has_term, planned_with
-from app.vocabulary import Category, Difficulty, PhaseSlug, Position, Severity
+from app.vocabulary import Category, Difficulty, PhaseBasis, PhaseSlug, Position, Severity
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class ExerciseFilters:
     filter mean any of them; different filters combine with AND."""
 
     phase: Sequence[PhaseSlug] = ()
+    # The basis of the `phase` memberships wanted (of any phase, without `phase`).
+    phase_basis: Sequence[PhaseBasis] = ()
     goal: Sequence[str] = ()
     category: Sequence[Category] = ()
     equipment: Sequence[str] = ()
@@ -45,6 +47,17 @@ class ExerciseFilters:
 
 
 FILTER_FIELDS = frozenset(field.name for field in fields(ExerciseFilters))
+
+
+def without_retired(
+    filters: ExerciseFilters, retired: dict[tuple[str, str], str | None]
+) -> ExerciseFilters:
+    """`filters` with retired condition slugs in `safe_for` replaced by their successors
+    (and dropped where the condition was removed), so old clients' filters keep working."""
+    if not any(("condition", slug) in retired for slug in filters.safe_for):
+        return filters
+    current = [retired.get(("condition", slug), slug) for slug in filters.safe_for]
+    return replace(filters, safe_for=list(dict.fromkeys(s for s in current if s is not None)))
 
 
 def check_known_values(
@@ -89,11 +102,21 @@ def filter_conditions(
         return [term_ids[kind][slug] for slug in slugs]
 
     conditions: list[ColumnElement[bool]] = []
+    if filters.phase_basis and not phase_joined:
+        # The basis is on the membership itself, so the link table is what is tested.
+        in_phases = [col(ExercisePhase.phase_id).in_(planned_with(ids("phase", filters.phase)))]
+        conditions.append(
+            _linked(
+                col(ExercisePhase.basis),
+                col(ExercisePhase.basis).in_(planned_with(list(filters.phase_basis))),
+                *(in_phases if filters.phase else ()),
+            )
+        )
     # Terms with ids: (slugs wanted, the exercise's copy of its ids, the link table).
     linked_terms = (
         (
             "phase",
-            () if phase_joined else filters.phase,
+            () if phase_joined or filters.phase_basis else filters.phase,
             Exercise.phase_ids,
             ExercisePhase.exercise_id,
             ExercisePhase.phase_id,

@@ -77,12 +77,19 @@ class Ordering:
 
     def after(self, key: list[Any]) -> ColumnElement[bool]:
         """Rows beyond the cursor's `key` in this order."""
-        values = parse_key(key, self.key_types)
+        values = parse_key(key, self.key_types, _does_not_fit)
         # Bind each value with its column's type (UTC datetimes are stored per database).
         bound = [sa.literal(v, type_=c.type) for v, c in zip(values, self.key_columns, strict=True)]
         if self.descending:
             return sa.tuple_(*self.key_columns) < sa.tuple_(*bound)
         return sa.tuple_(*self.key_columns) > sa.tuple_(*bound)
+
+
+def _does_not_fit() -> InvalidParameters:
+    return InvalidParameters(
+        "The cursor does not fit this sort order.",
+        [FieldError(field="cursor", message="does not fit this sort order")],
+    )
 
 
 def json_key(value: Any) -> Any:

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from app.errors import NotFound
 from app.models import (
     Condition,
     Contraindication,
@@ -21,18 +20,25 @@ from app.models import (
     ExercisePhase,
     Progression,
 )
-from app.queries.exercise_filters import ExerciseFilters, check_known_values, filter_conditions
+from app.queries.exercise_filters import (
+    ExerciseFilters,
+    check_known_values,
+    filter_conditions,
+    without_retired,
+)
 from app.queries.exercise_order import Ordering, json_key
 from app.queries.exercise_search import search_matches
 from app.queries.keyset import KeysetPage, PagePosition, first_page
 from app.queries.plans import in_page, planned_with, uses_id_arrays
 from app.queries.revision import Terms, revision_facts
+from app.queries.terms import not_found
 from app.vocabulary import Category, Difficulty, ExerciseSort, Position, Severity
 
 
 @dataclass(frozen=True)
 class Caution:
-    """A `caution` contraindication shown on a list item filtered with `safe_for`."""
+    """A `caution` or `stop` contraindication shown on a list item filtered with
+    `safe_for` (those to `avoid` leave the list)."""
 
     condition: str
     severity: Severity
@@ -93,6 +99,8 @@ def list_exercises(
     page's cautions."""
     facts = revision_facts(session)
     term_ids = facts.terms.ids
+    with_cautions = bool(filters.safe_for)
+    filters = without_retired(filters, facts.terms.retired)
     query = f"exercises|{sort}|{filters!r}"
     total = facts.recall(query)
     if total is None:  # a query counted in this revision has had its values checked
@@ -117,13 +125,13 @@ def list_exercises(
     if search is not None:
         keys = keys.join(search, search.c.exercise_id == Exercise.id)
     if order.join_phase is not None:
-        keys = keys.join(
-            ExercisePhase,
-            sa.and_(
-                col(ExercisePhase.exercise_id) == Exercise.id,
-                col(ExercisePhase.phase_id) == planned_with(order.join_phase),
-            ),
-        )
+        membership = [
+            col(ExercisePhase.exercise_id) == Exercise.id,
+            col(ExercisePhase.phase_id) == planned_with(order.join_phase),
+        ]
+        if filters.phase_basis:
+            membership.append(col(ExercisePhase.basis).in_(planned_with(list(filters.phase_basis))))
+        keys = keys.join(ExercisePhase, sa.and_(*membership))
     if total is None:
         counting = sa.select(sa.func.count()).select_from(keys.subquery())
         total = facts.remember(query, session.execute(counting).scalar_one())
@@ -142,13 +150,16 @@ def list_exercises(
         rows = rows[:limit]
         next_key = [json_key(value) for value in rows[-1][len(_LISTED_COLUMNS) :]]
     return KeysetPage(
-        items=_listed(session, rows, facts.terms, filters.safe_for), total=total, next_key=next_key
+        items=_listed(session, rows, facts.terms, filters.safe_for, with_cautions=with_cautions),
+        total=total,
+        next_key=next_key,
     )
 
 
 def _page_cautions(*, as_array: bool) -> sa.Select[*tuple[Any, ...]]:
-    """(exercise, condition, severity, note) of the `caution` contraindications of a
-    page's exercises with the conditions `safe_for`, by condition."""
+    """(exercise, condition, severity, note) of the `caution` and `stop`
+    contraindications of a page's exercises with the conditions `safe_for`, by
+    condition."""
     return (
         sa.select(
             col(Contraindication.exercise_id),
@@ -160,7 +171,7 @@ def _page_cautions(*, as_array: bool) -> sa.Select[*tuple[Any, ...]]:
         .where(
             in_page(col(Contraindication.exercise_id), as_array=as_array),
             col(Condition.slug).in_(sa.bindparam("safe_for", expanding=True)),
-            col(Contraindication.severity) == Severity.caution,
+            col(Contraindication.severity).in_([Severity.caution, Severity.stop]),
         )
         .order_by(col(Condition.slug))
     )
@@ -171,9 +182,15 @@ _PAGE_CAUTIONS = {as_array: _page_cautions(as_array=as_array) for as_array in (F
 
 
 def _listed(
-    session: Session, rows: Sequence[sa.Row[Any]], terms: Terms, safe_for: Sequence[str]
+    session: Session,
+    rows: Sequence[sa.Row[Any]],
+    terms: Terms,
+    safe_for: Sequence[str],
+    *,
+    with_cautions: bool,
 ) -> list[ListedExercise]:
-    """The page's rows as list items, with `safe_for` their cautions (one more query)."""
+    """The page's rows as list items, with `safe_for` their cautions and stop rules (one
+    more query; `with_cautions`: the list was asked for with `safe_for`)."""
     cautions: dict[int, list[Caution]] = {}
     if rows and safe_for:
         ids = [row.id for row in rows]
@@ -197,7 +214,7 @@ def _listed(
             phases=terms.slugs_of("phase", row.phase_ids),
             goals=terms.slugs_of("goal", row.goal_ids),
             cautions=sorted(cautions.get(row.id, []), key=lambda c: c.condition)
-            if safe_for
+            if with_cautions
             else None,
         )
         for row in rows
@@ -222,5 +239,5 @@ def get_exercise(session: Session, *, slug: str) -> Exercise:
     )
     exercise = session.exec(statement).first()
     if exercise is None:
-        raise NotFound(f"No exercise with slug '{slug}'.")
+        raise not_found(session, "exercise", slug)
     return exercise

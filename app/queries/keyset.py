@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func
 from sqlmodel import Session, select
 
-from app.errors import invalid_cursor_key
+from app.errors import InvalidParameters, invalid_cursor_key
 from app.queries.plans import planned_with
 
 Row = TypeVar("Row")
@@ -52,37 +52,43 @@ def fits_column(value: Any) -> bool:
     return True
 
 
-def parse_key(key: list[Any], types: Sequence[KeyType]) -> list[Any]:
+def parse_key(
+    key: list[Any],
+    types: Sequence[KeyType],
+    invalid: Callable[[], InvalidParameters] = invalid_cursor_key,
+) -> list[Any]:
     """A cursor's key, checked against (and converted to) the types of the columns it is
     compared with: `datetime` keys travel as ISO 8601 text with a zone, `float` keys
-    may travel as integers."""
+    may travel as integers. A key that does not fit raises `invalid()`."""
     if len(key) != len(types):
-        raise invalid_cursor_key()
+        raise invalid()
     parsed: list[Any] = []
     for value, kind in zip(key, types, strict=True):
         if kind is float:
             if type(value) not in (int, float) or not math.isfinite(value):
-                raise invalid_cursor_key()
+                raise invalid()
             parsed.append(float(value))
         elif kind is datetime:
-            parsed.append(_parse_moment(value))
+            moment = _parse_moment(value)
+            if moment is None:
+                raise invalid()
+            parsed.append(moment)
         elif type(value) is kind and fits_column(value):
             parsed.append(value)
         else:
-            raise invalid_cursor_key()
+            raise invalid()
     return parsed
 
 
-def _parse_moment(value: Any) -> datetime:
+def _parse_moment(value: Any) -> datetime | None:
+    """An aware time from ISO 8601 text (this API only issues UTC times), else None."""
     if type(value) is not str:
-        raise invalid_cursor_key()
+        return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise invalid_cursor_key() from None
-    if moment.tzinfo is None:  # this API only issues UTC times
-        raise invalid_cursor_key()
-    return moment
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def cut_page(

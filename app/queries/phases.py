@@ -17,6 +17,7 @@ from app.queries.keyset import (
 )
 from app.queries.plans import planned_with
 from app.queries.terms import TermPage, count_links, term_by_slug
+from app.vocabulary import PhaseBasis
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class PhaseExerciseRow:
     name: str
     order: int
     caution: bool
+    basis: PhaseBasis
     note: str | None
 
 
@@ -53,6 +55,7 @@ def get_phase_detail(
             col(Exercise.name),
             order.label("order"),
             col(ExercisePhase.caution),
+            col(ExercisePhase.basis),
             col(ExercisePhase.note),
         )
         .join_from(ExercisePhase, Exercise, col(ExercisePhase.exercise_id) == col(Exercise.id))

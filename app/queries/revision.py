@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from app.errors import DatabaseUnavailable
-from app.models import CatalogueState, Condition, Goal, Phase, Source
+from app.models import CatalogueState, Condition, Goal, Phase, RetiredSlug, Source
 
 Counted = TypeVar("Counted")
 _MEMO = "revision_memo"
@@ -70,6 +70,8 @@ class Terms:
 
     ids: dict[str, dict[str, int]]
     slugs: dict[str, dict[int, str]]
+    # Retired slugs by (kind, slug): the successor's slug, or None if removed outright.
+    retired: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def slugs_of(self, kind: str, ids: list[int]) -> list[str]:
         """The slugs of `ids`: phases in phase order, other kinds by slug."""
@@ -173,4 +175,7 @@ def _read_terms(session: Session) -> Terms:
     for kind, slug, term_id, _ in rows:
         terms.ids[kind][slug] = term_id
         terms.slugs[kind][term_id] = slug
+    retired = sa.select(col(RetiredSlug.kind), col(RetiredSlug.slug), col(RetiredSlug.successor))
+    for kind, slug, successor in session.execute(retired):
+        terms.retired[(str(kind), slug)] = successor
     return terms

@@ -15,8 +15,9 @@ from app.queries.keyset import (
     parse_key,
 )
 from app.queries.plans import planned_with
-from app.queries.terms import TermPage, counted_once, term_by_slug
-from app.vocabulary import EvidenceField, Stance
+from app.queries.revision import revision_facts
+from app.queries.terms import TermPage, term_by_slug
+from app.vocabulary import EvidenceField, Stance, TextQuality
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class SourceEvidenceRow:
     quote: str
     start: int
     end: int
+    text_quality: TextQuality
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def get_source_detail(
         evidence, exercises = session.execute(counting).one()
         return evidence, exercises
 
-    evidence_total, exercises_total = counted_once(session, f"source|{slug}", count)
+    evidence_total, exercises_total = revision_facts(session).count(f"source|{slug}", count)
     key = (col(Evidence.start), col(Evidence.end), col(Evidence.id))
     statement = (
         sa.select(
@@ -74,6 +76,7 @@ def get_source_detail(
             col(Evidence.quote),
             col(Evidence.start),
             col(Evidence.end),
+            col(Evidence.text_quality),
         )
         .join_from(Evidence, Exercise, col(Evidence.exercise_id) == col(Exercise.id))
         .where(col(Evidence.source_id) == planned_with(source.id))

@@ -1,20 +1,20 @@
 """What the term queries (phases, goals, conditions, sources) share: finding a term by
-its slug, counting what it links once per revision, and the page of a term's detail."""
+its slug (or what became of it), counting its links once per revision (counting every
+exercise of a large term costs more than reading one page), and the page of a term's
+detail."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from app.errors import NotFound
+from app.errors import CatalogueError, Gone, NotFound, Renamed
 from app.queries.keyset import KeysetPage
 from app.queries.revision import revision_facts
 
 Term = TypeVar("Term", bound=SQLModel)
 Row = TypeVar("Row")
-Counted = TypeVar("Counted")
 
 
 @dataclass(frozen=True)
@@ -27,17 +27,23 @@ class TermPage(Generic[Term, Row]):
 
 
 def term_by_slug(session: Session, model: type[Term], slug: str) -> Term:
-    """The term of `model` with `slug`, or `NotFound`."""
+    """The term of `model` with `slug`; or, for none, `not_found` of it."""
     term = session.exec(select(model).where(col(model.slug) == slug)).first()  # type: ignore[attr-defined]
     if term is None:
-        raise NotFound(f"No {model.__name__.lower()} with slug '{slug}'.")
+        raise not_found(session, model.__name__.lower(), slug)
     return term
 
 
-def counted_once(session: Session, key: str, count: Callable[[], Counted]) -> Counted:
-    """`count()`, done once per catalogue revision for `key` and then remembered:
-    counting every exercise of a large term costs more than reading one page."""
-    return revision_facts(session).count(key, count)
+def not_found(session: Session, kind: str, slug: str) -> CatalogueError:
+    """What to answer for a slug of `kind` the catalogue does not hold: its successor's
+    address if it was renamed, `Gone` if it was removed, else `NotFound`."""
+    retired = revision_facts(session).terms.retired
+    if (kind, slug) not in retired:
+        return NotFound(f"No {kind} with slug '{slug}'.")
+    successor = retired[(kind, slug)]
+    if successor is None:
+        return Gone(f"The {kind} '{slug}' was removed from the catalogue.")
+    return Renamed(f"The {kind} '{slug}' is now '{successor}'.", successor=successor)
 
 
 def count_links(session: Session, link_term_id: Any, term_id: int | None, *, key: str) -> int:
@@ -50,4 +56,4 @@ def count_links(session: Session, link_term_id: Any, term_id: int | None, *, key
         linked: int = session.execute(statement).scalar_one()
         return linked
 
-    return counted_once(session, key, count)
+    return revision_facts(session).count(key, count)

@@ -26,6 +26,13 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# What a detail route answers for a slug the catalogue retired (`retired.yaml`).
+RETIRED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    308: _problem("Renamed: `Location` is the address of the resource under its new slug."),
+    410: _problem("Removed from the catalogue, with nothing in its place."),
+}
+
+
 def slug_path(example: str) -> Any:
     """The `{slug}` path parameter, with an example of a real slug of that resource."""
     return Path(

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.dependencies import CatalogueReaderDep, DetailPagingDep, ListPagingDep
 from app.pagination import Page
 from app.queries.conditions import get_condition_detail, list_conditions
-from app.routes.common import READ_RESPONSES, slug_path
+from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
 from app.schemas import ConditionDetail, ConditionOut
 
 router = APIRouter(prefix="/v1/conditions", responses=READ_RESPONSES, tags=["conditions"])
@@ -22,7 +22,9 @@ async def list_conditions_route(
     return await reader.read_list(list_conditions, paging, ConditionOut.from_row)
 
 
-@router.get("/{slug}", operation_id="getCondition", summary="Get one condition")
+@router.get(
+    "/{slug}", operation_id="getCondition", responses=RETIRED_RESPONSES, summary="Get one condition"
+)
 async def get_condition_route(
     slug: ConditionSlug, reader: CatalogueReaderDep, paging: DetailPagingDep
 ) -> ConditionDetail:
@@ -31,7 +33,7 @@ async def get_condition_route(
     a page at a time: `exercises_total` counts them all, and `next_cursor` (also in the
     `Link` header) fetches the next page."""
     condition = await reader.read(
-        get_condition_detail, slug=slug, limit=paging.limit, after=paging.position()
+        get_condition_detail, slug=slug, limit=paging.limit, after=paging.position
     )
     return ConditionDetail.from_page(
         condition, next_cursor=paging.next_cursor(condition.embedded.next_key)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.dependencies import CatalogueReaderDep, Paging, ResourcesDep, paging_of
-from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page
+from app.dependencies import CatalogueReaderDep, ResourcesDep
+from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page, Paging
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
 from app.queries.exercises import get_exercise, list_exercises
-from app.routes.common import READ_RESPONSES, slug_path
+from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
@@ -20,6 +20,7 @@ from app.vocabulary import (
     Category,
     Difficulty,
     ExerciseSort,
+    PhaseBasis,
     PhaseSlug,
     Position,
 )
@@ -44,6 +45,12 @@ class ExerciseListParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phase: list[PhaseSlug] = _values("Rehab phase.", "acute")
+    phase_basis: list[PhaseBasis] = _values(
+        "Only `phase` memberships with this basis: `stated` (a source places the exercise "
+        "in the phase) or `inferred` (the editors' reading). Without `phase`, memberships "
+        "of any phase.",
+        "stated",
+    )
     goal: list[Slug] = _values("Goal slug, see /v1/goals.", "flexibility")
     category: list[Category] = _values("Kind of exercise.", "stretch")
     equipment: list[Slug] = _values("Equipment needed (`none` for none).", "towel")
@@ -57,15 +64,13 @@ class ExerciseListParameters(BaseModel):
         default=None,
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        # Only words are searched for: a query must hold a letter or a digit.
-        pattern=r"[^\W_]",
-        description="Full-text search over name, summary and instructions; best match "
-        "first. Only words count (at least one letter or digit); punctuation is ignored.",
+        description="Full-text search over name, summary and instructions; best match first.",
         examples=["nordic"],
     )
     safe_for: list[Slug] = _values(
-        "Condition slug: drop exercises to avoid with it; keep those needing caution and "
-        "list the cautions on each item.",
+        "Condition slug: drop exercises to `avoid` with it; keep those to do with `caution` "
+        "or to `stop` at once if it appears, and list those rules in each item's "
+        "`cautions`. A retired condition slug stands for its successor.",
         "sciatica-nerve-symptoms",
     )
     updated_since: datetime | None = Field(
@@ -127,8 +132,13 @@ async def exercise_list_query(
     filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
     # A cursor belongs to the filters and sort order it was issued for.
     query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
-    paging = paging_of(
-        request, response, resources, limit=parameters.limit, cursor=parameters.cursor, query=query
+    paging = Paging.of(
+        request,
+        response,
+        cursor_secret=resources.settings.cursor_secret,
+        query=query,
+        limit=parameters.limit,
+        cursor=parameters.cursor,
     )
     return ExerciseListQuery(filters, parameters.sort, paging)
 
@@ -149,12 +159,14 @@ async def list_exercises_route(
         filters=query.filters,
         sort=query.sort,
         limit=paging.limit,
-        after=paging.position(),
+        after=paging.position,
     )
     return paging.envelope(ExerciseItem.from_listings(page.items), page)
 
 
-@router.get("/{slug}", operation_id="getExercise", summary="Get one exercise")
+@router.get(
+    "/{slug}", operation_id="getExercise", responses=RETIRED_RESPONSES, summary="Get one exercise"
+)
 async def get_exercise_route(
     slug: Annotated[str, slug_path("sitting-heel-dig")], reader: CatalogueReaderDep
 ) -> ExerciseDetail:

@@ -30,6 +30,6 @@ async def get_phase_route(
     at a time: `exercises_total` counts them all, and `next_cursor` (also in the `Link`
     header) fetches the next page."""
     phase = await reader.read(
-        get_phase_detail, slug=slug, limit=paging.limit, after=paging.position()
+        get_phase_detail, slug=slug, limit=paging.limit, after=paging.position
     )
     return PhaseDetail.from_page(phase, next_cursor=paging.next_cursor(phase.embedded.next_key))

@@ -31,6 +31,6 @@ async def get_source_route(
     lists the exercises this page's evidence backs; `exercises_total` counts every one
     citing the source, and `/v1/exercises?source={slug}` pages through them all."""
     source = await reader.read(
-        get_source_detail, slug=slug, limit=paging.limit, after=paging.position()
+        get_source_detail, slug=slug, limit=paging.limit, after=paging.position
     )
     return SourceDetail.from_page(source, next_cursor=paging.next_cursor(source.embedded.next_key))

@@ -8,6 +8,7 @@ live in `app.seeding.reading`.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -16,13 +17,18 @@ from app.vocabulary import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     Category,
+    ConditionKind,
     Difficulty,
     EvidenceField,
+    InstructionsBasis,
+    PhaseBasis,
     PhaseSlug,
     Position,
+    RetiredKind,
     Severity,
     SourceKind,
     Stance,
+    TextQuality,
 )
 
 
@@ -37,6 +43,15 @@ def digest(value: Any) -> str:
 
     canonical = json.dumps(value, default=default, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def text_quality(start: int, end: int, garbled_regions: Sequence[Sequence[int]]) -> TextQuality:
+    """`garbled` when the span [start, end) of a document reaches into one of its
+    garbled regions, else `clear`."""
+    for region_start, region_end in garbled_regions:
+        if start < region_end and end > region_start:
+            return TextQuality.garbled
+    return TextQuality.clear
 
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
@@ -108,7 +123,18 @@ class PhaseMembershipEntry(Strict):
     phase: PhaseSlug
     order: Annotated[int, Field(strict=True, ge=0)]
     caution: bool = False
+    basis: PhaseBasis = Field(
+        description="`stated`: a source places this exercise (or its situation) in this "
+        "phase, with `phase` evidence; `inferred`: the editors' reading, which the note "
+        "explains."
+    )
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _inferred_says_from_what(self) -> "PhaseMembershipEntry":
+        if self.basis == PhaseBasis.inferred and not (self.note and self.note.strip()):
+            raise ValueError("an inferred phase needs a note saying what it is inferred from")
+        return self
 
 
 class ContraindicationEntry(Strict):
@@ -142,16 +168,20 @@ class EvidenceEntry(Strict):
 class ExerciseEntry(SluggedEntry):
     slug: Slug
     name: Text
+    aliases: list[Text] = Field(default=[], description="Other names people search by.")
     summary: Text
     category: Category
     position: Position | None = None
     equipment: list[Slug] = Field(min_length=1)
     body_regions: list[Slug] = Field(min_length=1)
     difficulty: Difficulty
+    instructions_basis: InstructionsBasis
     instructions: list[Text] = Field(min_length=1)
     cues: list[Text] = []
+    mistakes: list[Text] = Field(default=[], description="Technique errors to avoid.")
     dosage: DosageEntry = DosageEntry()
-    phases: list[PhaseMembershipEntry] = Field(min_length=1)
+    # Possibly none: when neither a source nor a sound inference places the exercise.
+    phases: list[PhaseMembershipEntry] = []
     goals: list[Slug] = Field(min_length=1)
     contraindications: list[ContraindicationEntry] = []
     progressions: list[Slug] = Field(
@@ -169,6 +199,25 @@ class SourceEntry(SluggedEntry):
     file: Text
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     credibility_notes: list[Text] = []
+    garbled_regions: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]] = Field(
+        default=[],
+        description="[start, end) character ranges where the scraped text is scrambled.",
+    )
+
+    @model_validator(mode="after")
+    def _regions_in_order(self) -> "SourceEntry":
+        previous_end = 0
+        for start, end in self.garbled_regions:
+            if not previous_end <= start < end:
+                raise ValueError(
+                    "garbled_regions must be [start, end) ranges, start < end, in order "
+                    "and not overlapping"
+                )
+            previous_end = end
+        return self
+
+    def text_quality(self, start: int, end: int) -> TextQuality:
+        return text_quality(start, end, self.garbled_regions)
 
 
 class PhaseEntry(SluggedEntry):
@@ -180,8 +229,21 @@ class PhaseEntry(SluggedEntry):
 
 
 class TermEntry(SluggedEntry):
-    """A goal or a condition."""
+    """A goal (and the fields a condition has too)."""
 
     slug: Slug
     name: Text
     description: Text
+
+
+class ConditionEntry(TermEntry):
+    kind: ConditionKind
+
+
+class RetiredEntry(Strict):
+    """A slug that no longer exists: renamed (to its successor) or removed."""
+
+    kind: RetiredKind
+    slug: Slug
+    successor: Slug | None = None
+    note: Text

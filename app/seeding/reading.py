@@ -5,7 +5,7 @@ exercise and the field of every problem it finds."""
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,14 +14,16 @@ from pydantic import ValidationError
 
 from app.errors import SeedError
 from app.seeding.format import (
+    ConditionEntry,
     ExerciseEntry,
     PhaseEntry,
+    RetiredEntry,
     SluggedEntry,
     SourceEntry,
     TermEntry,
     digest,
 )
-from app.vocabulary import EvidenceField, PhaseSlug
+from app.vocabulary import EvidenceField, PhaseBasis, PhaseSlug, RetiredKind, TextQuality
 
 Entry = TypeVar("Entry", bound=SluggedEntry)
 
@@ -33,8 +35,9 @@ class Catalogue:
     sources: list[SourceEntry]
     phases: list[PhaseEntry]
     goals: list[TermEntry]
-    conditions: list[TermEntry]
+    conditions: list[ConditionEntry]
     exercises: list[ExerciseEntry]
+    retired: list[RetiredEntry] = field(default_factory=list)
 
     def version(self) -> str:
         """A hash of the whole content: equal catalogues have equal versions."""
@@ -45,6 +48,7 @@ class Catalogue:
                 "goals": self.goals,
                 "conditions": self.conditions,
                 "exercises": sorted(self.exercises, key=lambda entry: entry.slug),
+                "retired": self.retired,
             }
         )
 
@@ -64,7 +68,8 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
     sources = _read_list(catalogue_dir / "sources.yaml", SourceEntry, problems)
     phases = _read_list(catalogue_dir / "phases.yaml", PhaseEntry, problems)
     goals = _read_list(catalogue_dir / "goals.yaml", TermEntry, problems)
-    conditions = _read_list(catalogue_dir / "conditions.yaml", TermEntry, problems)
+    conditions = _read_list(catalogue_dir / "conditions.yaml", ConditionEntry, problems)
+    retired = _read_retired(catalogue_dir / "retired.yaml", problems)
     exercise_files = sorted((catalogue_dir / "exercises").glob("*.yaml"))
     if not exercise_files:
         problems.append(f"{catalogue_dir / 'exercises'}: no exercise files (*.yaml)")
@@ -83,6 +88,7 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
         goals=goals,
         conditions=conditions,
         exercises=[entry for _, entry in exercises],
+        retired=retired,
     )
     documents = _read_documents(documents_dir, catalogue_dir / "sources.yaml", sources, problems)
     problems += check_catalogue(catalogue, exercises, documents)
@@ -138,6 +144,26 @@ def _read_list(path: Path, model: type[Entry], problems: list[str]) -> list[Entr
     return entries
 
 
+def _read_retired(path: Path, problems: list[str]) -> list[RetiredEntry]:
+    """The retired slugs, if the catalogue has retired any (the file is optional)."""
+    if not path.exists():
+        return []
+    data = _load_yaml(path, problems)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(f"{path}: expected a list of entries")
+        return []
+    entries = []
+    for index, item in enumerate(data):
+        try:
+            entries.append(RetiredEntry.model_validate(item))
+        except ValidationError as error:
+            problems += _validation_problems(path, error, prefix=f"entry {index}: ")
+    _check_unique(path, [f"{entry.kind} {entry.slug}" for entry in entries], problems)
+    return entries
+
+
 def _check_unique(where: Path, slugs: Iterable[str], problems: list[str]) -> None:
     seen: set[str] = set()
     for slug in slugs:
@@ -173,8 +199,10 @@ def check_catalogue(
     exercises: Sequence[tuple[Path, ExerciseEntry]],
     documents: dict[str, str],
 ) -> list[str]:
-    """Checks across files: references resolve, quotes match, progressions are acyclic."""
+    """Checks across files: references resolve, quotes match, no claim rests on garbled
+    text alone, stated phases have their evidence, progressions are acyclic."""
     problems: list[str] = []
+    sources = {source.slug: source for source in catalogue.sources}
     phase_slugs = sorted(phase.slug for phase in catalogue.phases)
     if phase_slugs != sorted(PhaseSlug):
         problems.append(f"phases.yaml: expected exactly the phases {sorted(PhaseSlug)}")
@@ -188,6 +216,9 @@ def check_catalogue(
         EvidenceField.contraindication: conditions,
         EvidenceField.progression: exercise_slugs,
     }
+
+    problems += _check_garbled_regions(catalogue.sources, documents)
+    problems += _check_retired(catalogue)
 
     for path, entry in exercises:
         where = f"{path}: exercise '{entry.slug}'"
@@ -222,6 +253,21 @@ def check_catalogue(
             item.field == EvidenceField.dosage for item in entry.evidence
         ):
             problems.append(f"{where}: dosage: numbers given but no evidence with field 'dosage'")
+        if entry.mistakes and not any(
+            item.field == EvidenceField.mistakes for item in entry.evidence
+        ):
+            problems.append(f"{where}: mistakes: listed but no evidence with field 'mistakes'")
+        phase_evidence = {
+            item.subject for item in entry.evidence if item.field == EvidenceField.phase
+        }
+        for membership in entry.phases:
+            if membership.basis == PhaseBasis.stated and membership.phase not in phase_evidence:
+                problems.append(
+                    f"{where}: phases: '{membership.phase}' is stated, but no evidence with "
+                    f"field 'phase' and subject '{membership.phase}' says so"
+                )
+        # Each claim (field and subject) and whether any of its quotes is clear.
+        claims: dict[tuple[str, str | None], bool] = {}
         for index, item in enumerate(entry.evidence):
             at = f"{where}: evidence[{index}]"
             document = documents.get(item.source)
@@ -237,7 +283,48 @@ def check_catalogue(
             known_subjects = subjects.get(item.field)
             if item.subject and known_subjects is not None and item.subject not in known_subjects:
                 problems.append(f"{at}.subject: unknown {item.field} '{item.subject}'")
+            source = sources.get(item.source)
+            clear = source is None or source.text_quality(item.start, item.end) == TextQuality.clear
+            claim = (str(item.field), item.subject)
+            claims[claim] = claims.get(claim, False) or clear
+        for (claim_field, subject), any_clear in claims.items():
+            if not any_clear:
+                about = f" '{subject}'" if subject else ""
+                problems.append(
+                    f"{where}: {claim_field}{about}: rests on garbled text alone (every quote for "
+                    "it lies in a garbled region); add a clear quote or drop the claim"
+                )
     problems += _progression_cycles([entry for _, entry in exercises])
+    return problems
+
+
+def _check_garbled_regions(sources: Sequence[SourceEntry], documents: dict[str, str]) -> list[str]:
+    problems = []
+    for source in sources:
+        document = documents.get(source.slug)
+        for start, end in source.garbled_regions:
+            if document is not None and end > len(document):
+                problems.append(
+                    f"sources.yaml: source '{source.slug}': garbled region [{start}, {end}) "
+                    f"runs past the end of the document ({len(document)} characters)"
+                )
+    return problems
+
+
+def _check_retired(catalogue: Catalogue) -> list[str]:
+    """A retired slug is no longer in use, and its successor (if any) is."""
+    live = {
+        RetiredKind.exercise: {entry.slug for entry in catalogue.exercises},
+        RetiredKind.goal: {entry.slug for entry in catalogue.goals},
+        RetiredKind.condition: {entry.slug for entry in catalogue.conditions},
+    }
+    problems = []
+    for entry in catalogue.retired:
+        where = f"retired.yaml: {entry.kind} '{entry.slug}'"
+        if entry.slug in live[entry.kind]:
+            problems.append(f"{where}: is retired but still in use")
+        if entry.successor is not None and entry.successor not in live[entry.kind]:
+            problems.append(f"{where}: successor '{entry.successor}' is not a {entry.kind}")
     return problems
 
 

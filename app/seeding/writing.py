@@ -18,7 +18,7 @@ from app.writer import Action, CatalogueWriter, StoredExercise, exercise_hash
 
 logger = logging.getLogger(__name__)
 
-# Exercises are written this many at a time: one statement per table per chunk.
+# Exercises are written this many at a time, a few statements per table per chunk.
 CHUNK_SIZE = 1000
 
 Progress = Callable[[int, int], None]
@@ -94,6 +94,7 @@ def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Prog
     writer.sync_terms("phase", catalogue.phases)
     writer.sync_terms("goal", catalogue.goals)
     writer.sync_terms("condition", catalogue.conditions)
+    writer.sync_retired(catalogue.retired)
 
     stored = writer.stored_exercises()
     wanted = {entry.slug for entry in catalogue.exercises}
