@@ -355,28 +355,38 @@ def exercises_in_statistics(session: Session, database_kind: str) -> int:
     return max(int(reltuples), 0)  # -1 means never analysed
 
 
+# "avoid bouncing" lies in the aggregate's garbled region; the other quote does not.
+GARBLED_BOUNCING = {
+    "source": "aggregate-hamstring-stretches",
+    "field": "mistakes",
+    "stance": "supports",
+    "quote": "avoid bouncing",
+    "start": 12903,
+    "end": 12917,
+}
+CLEAR_FORCING = {
+    "source": "tight-hamstrings-aggregate",
+    "field": "mistakes",
+    "stance": "supports",
+    "quote": "stretching too forcefully or too quickly will activate a \u201cstretch reflex",
+    "start": 8834,
+    "end": 8906,
+}
+
+
+def with_mistakes(catalogue_dir: Path, *evidence: dict) -> None:
+    """The towel stretch lists a mistake, backed by `evidence`."""
+    edit(
+        catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
+        lambda d: d.update(mistakes=["Bouncing."], evidence=[*d["evidence"], *evidence]),
+    )
+
+
 class TestSafetyModelValidation:
     """The second edition's rules, each refused by name."""
 
     def test_a_claim_resting_on_garbled_text_alone_is_refused(self, catalogue_dir):
-        # "avoid bouncing" lies in the aggregate's garbled region.
-        edit(
-            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
-            lambda d: d.update(
-                mistakes=["Bouncing."],
-                evidence=[
-                    *d["evidence"],
-                    {
-                        "source": "aggregate-hamstring-stretches",
-                        "field": "mistakes",
-                        "stance": "supports",
-                        "quote": "avoid bouncing",
-                        "start": 12903,
-                        "end": 12917,
-                    },
-                ],
-            ),
-        )
+        with_mistakes(catalogue_dir, GARBLED_BOUNCING)
         with pytest.raises(SeedError) as raised:
             read_catalogue(catalogue_dir, DOCUMENTS)
         assert raised.value.problems == [
@@ -426,32 +436,7 @@ class TestSafetyModelValidation:
 
     def test_text_quality_is_written_from_the_garbled_regions(self, session, catalogue_dir):
         # The same claim with a clear quote too: accepted, and each quote says which it is.
-        edit(
-            catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",
-            lambda d: d.update(
-                mistakes=["Bouncing."],
-                evidence=[
-                    *d["evidence"],
-                    {
-                        "source": "aggregate-hamstring-stretches",
-                        "field": "mistakes",
-                        "stance": "supports",
-                        "quote": "avoid bouncing",
-                        "start": 12903,
-                        "end": 12917,
-                    },
-                    {
-                        "source": "tight-hamstrings-aggregate",
-                        "field": "mistakes",
-                        "stance": "supports",
-                        "quote": "stretching too forcefully or too quickly will activate a "
-                        "\u201cstretch reflex",
-                        "start": 8834,
-                        "end": 8906,
-                    },
-                ],
-            ),
-        )
+        with_mistakes(catalogue_dir, GARBLED_BOUNCING, CLEAR_FORCING)
         seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
         rows = session.execute(
             sa.select(col(Evidence.start), col(Evidence.text_quality))

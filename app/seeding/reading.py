@@ -4,13 +4,14 @@ exercise and the field of every problem it finds."""
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.errors import SeedError
 from app.seeding.format import (
@@ -26,6 +27,7 @@ from app.seeding.format import (
 from app.vocabulary import EvidenceField, PhaseBasis, PhaseSlug, RetiredKind, TextQuality
 
 Entry = TypeVar("Entry", bound=SluggedEntry)
+Listed = TypeVar("Listed", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,13 @@ def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | No
         return None
 
 
-def _read_list(path: Path, model: type[Entry], problems: list[str]) -> list[Entry]:
+def _read_list(
+    path: Path,
+    model: type[Listed],
+    problems: list[str],
+    key: Callable[[Listed], str] = attrgetter("slug"),
+) -> list[Listed]:
+    """The entries of a list file, each unique by `key` (by default its slug)."""
     data = _load_yaml(path, problems)
     if data is None:
         return []
@@ -140,7 +148,7 @@ def _read_list(path: Path, model: type[Entry], problems: list[str]) -> list[Entr
             entries.append(model.model_validate(item))
         except ValidationError as error:
             problems += _validation_problems(path, error, prefix=f"entry {index}: ")
-    _check_unique(path, [entry.slug for entry in entries], problems)
+    _check_unique(path, [key(entry) for entry in entries], problems)
     return entries
 
 
@@ -148,20 +156,7 @@ def _read_retired(path: Path, problems: list[str]) -> list[RetiredEntry]:
     """The retired slugs, if the catalogue has retired any (the file is optional)."""
     if not path.exists():
         return []
-    data = _load_yaml(path, problems)
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        problems.append(f"{path}: expected a list of entries")
-        return []
-    entries = []
-    for index, item in enumerate(data):
-        try:
-            entries.append(RetiredEntry.model_validate(item))
-        except ValidationError as error:
-            problems += _validation_problems(path, error, prefix=f"entry {index}: ")
-    _check_unique(path, [f"{entry.kind} {entry.slug}" for entry in entries], problems)
-    return entries
+    return _read_list(path, RetiredEntry, problems, key=lambda entry: f"{entry.kind} {entry.slug}")
 
 
 def _check_unique(where: Path, slugs: Iterable[str], problems: list[str]) -> None:
