@@ -1,10 +1,19 @@
 """GET /v1/catalogue, /healthz, /readyz, and errors outside any resource."""
 
-from sqlalchemy import text
+from dataclasses import replace
+from datetime import UTC, datetime
 
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.database import snapshot_engine
 from app.queries.catalogue import head_revision
+from app.queries.revision import RevisionMemo
 from app.seeding.reading import Catalogue
+from app.seeding.writing import seed_catalogue
 from tests.helpers import assert_problem
+
+LATER = datetime(2031, 1, 1, tzinfo=UTC)
 
 
 class TestGetCatalogue:
@@ -52,3 +61,32 @@ class TestUnknownRoutes:
         response = client.post("/v1/exercises", json={})
         assert_problem(response, 405)
         assert response.headers["allow"] == "GET"
+
+
+class TestRevisionMemo:
+    def test_an_older_snapshot_gets_facts_of_its_own_and_leaves_the_newer(
+        self, database, catalogue: Catalogue
+    ):
+        memo = RevisionMemo()
+        older = Session(snapshot_engine(database), expire_on_commit=False)
+        try:
+            first = memo.current(older)  # its snapshot is held until it ends
+            changed = replace(
+                catalogue,
+                exercises=[
+                    catalogue.exercises[0].model_copy(update={"summary": "Changed."}),
+                    *catalogue.exercises[1:],
+                ],
+            )
+            with Session(database) as writing:
+                seed_catalogue(writing, changed, now=LATER)
+            with Session(snapshot_engine(database)) as newer:
+                latest = memo.current(newer)
+                assert latest.revision.updated_at == LATER
+                assert memo.current(newer) is latest
+            again = memo.current(older)
+            assert again.revision == first.revision != latest.revision
+            assert again is not latest
+            assert memo.facts is latest  # the older revision's facts were not kept
+        finally:
+            older.close()

@@ -408,6 +408,19 @@ class TestSafetyModelValidation:
             "field 'phase' and subject 'acute' says so"
         ]
 
+    def test_sourced_steps_need_instructions_evidence(self, catalogue_dir):
+        edit(
+            catalogue_dir / "exercises" / "moist-heat.yaml",
+            lambda d: d.update(instructions_basis="sourced"),
+        )
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, DOCUMENTS)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'exercises' / 'moist-heat.yaml'}: exercise 'moist-heat': "
+            "instructions_basis: 'sourced', but no evidence with field 'instructions' (mark "
+            "the steps 'editorial' if no source describes them)"
+        ]
+
     def test_an_inferred_phase_needs_a_note(self, catalogue_dir):
         edit(
             catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml",

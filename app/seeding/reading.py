@@ -24,7 +24,14 @@ from app.seeding.format import (
     TermEntry,
     digest,
 )
-from app.vocabulary import EvidenceField, PhaseBasis, PhaseSlug, RetiredKind, TextQuality
+from app.vocabulary import (
+    EvidenceField,
+    InstructionsBasis,
+    PhaseBasis,
+    PhaseSlug,
+    RetiredKind,
+    TextQuality,
+)
 
 Entry = TypeVar("Entry", bound=SluggedEntry)
 Listed = TypeVar("Listed", bound=BaseModel)
@@ -248,9 +255,15 @@ def check_catalogue(
             item.field == EvidenceField.dosage for item in entry.evidence
         ):
             problems.append(f"{where}: dosage: numbers given but no evidence with field 'dosage'")
-        if entry.mistakes and not any(
-            item.field == EvidenceField.mistakes for item in entry.evidence
+        fields = {item.field for item in entry.evidence}
+        if entry.instructions_basis == InstructionsBasis.sourced and (
+            EvidenceField.instructions not in fields
         ):
+            problems.append(
+                f"{where}: instructions_basis: 'sourced', but no evidence with field "
+                "'instructions' (mark the steps 'editorial' if no source describes them)"
+            )
+        if entry.mistakes and EvidenceField.mistakes not in fields:
             problems.append(f"{where}: mistakes: listed but no evidence with field 'mistakes'")
         phase_evidence = {
             item.subject for item in entry.evidence if item.field == EvidenceField.phase
