@@ -42,7 +42,7 @@ from sqlmodel import Session
 from app.cli import alembic_config
 from app.database import build_engine
 from app.errors import SeedError
-from app.seeding.format import ExerciseEntry
+from app.seeding.format import ExerciseEntry, SourceEntry
 from app.seeding.reading import Catalogue, check_catalogue, read_catalogue
 from app.seeding.writing import SeedReport, seed_catalogue
 from app.settings import PROJECT_ROOT
@@ -444,19 +444,9 @@ STRETCH_CONTRAS = (
         1.0,
         ("A stretch should never hurt. Ease off to a gentle pull, or stop if pain persists.",),
     ),
-    Contra(
-        "ballistic-stretching",
-        0.9,
-        1.0,
-        ("Do not bounce into the stretch: hold a steady position instead.",),
-    ),
-    Contra(
-        "forceful-stretching",
-        0.9,
-        0.95,
-        ("Never force the stretch or rush it; enter slowly and let the muscle relax.",),
-    ),
 )
+# Conditions felt during an exercise: those not to avoid are rules to stop at once.
+SYMPTOMS = {"pain-during-stretching", "sciatica-nerve-symptoms", "severe-pain"}
 PHASE_NOTES = {
     A: (
         "Only if it is pain-free; keep the range small while the tissue settles.",
@@ -494,11 +484,18 @@ class Quote:
     text: str
 
 
-def quote_pools(documents: dict[str, str]) -> dict[str, list[Quote]]:
-    """Sentence-sized slices of the source documents, sorted by topic."""
+def quote_pools(
+    documents: dict[str, str], sources: Sequence[SourceEntry] = ()
+) -> dict[str, list[Quote]]:
+    """Sentence-sized slices of the source documents, sorted by topic; none from the
+    garbled regions of `sources` (no claim may rest on those alone)."""
+    garbled = {source.slug: source for source in sources}
     pools: dict[str, list[Quote]] = {"any": [], "dose": [], "risk": []}
     for source in sorted(documents):
         for match in SENTENCE.finditer(documents[source]):
+            entry = garbled.get(source)
+            if entry is not None and entry.text_quality(match.start(), match.end()) != "clear":
+                continue
             quote = Quote(source, match.start(), match.end(), match.group())
             pools["any"].append(quote)
             if DOSE_WORDS.search(quote.text):
@@ -535,7 +532,7 @@ class Generator:
 
     def __init__(self, rng: random.Random, real: Catalogue, documents: dict[str, str]):
         self.rng = rng
-        self.quotes = quote_pools(documents)
+        self.quotes = quote_pools(documents, real.sources)
         self.goals = {goal.slug for goal in real.goals}
         self.conditions = {condition.slug for condition in real.conditions}
         self.taken = {entry.slug for entry in real.exercises}
@@ -578,6 +575,7 @@ class Generator:
             "equipment": self._equipment(equipment, position),
             "body_regions": self._regions(region),
             "difficulty": _weighted(rng, DIFFICULTIES),
+            "instructions_basis": "editorial",
             "instructions": self._instructions(category, position, region),
             "cues": [
                 cue.format(region=region.phrase)
@@ -664,7 +662,9 @@ class Generator:
                     "phase": phase,
                     "order": self.first_order + 10 * self.phase_orders[phase],
                     "caution": caution,
-                    "note": rng.choice(PHASE_NOTES[phase]) if rng.random() < 0.78 else None,
+                    # Synthetic placements are never a source's statement.
+                    "basis": "inferred",
+                    "note": rng.choice(PHASE_NOTES[phase]),
                 }
             )
         return memberships
@@ -679,7 +679,11 @@ class Generator:
                 chosen.append(
                     {
                         "condition": contra.condition,
-                        "severity": "avoid" if avoid else "caution",
+                        "severity": "avoid"
+                        if avoid
+                        else "stop"
+                        if contra.condition in SYMPTOMS
+                        else "caution",
                         "note": rng.choice(contra.notes),
                     }
                 )
