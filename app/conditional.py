@@ -48,13 +48,13 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 
 def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
+    # A date that cannot be read, or not compared (beyond the calendar in UTC), is
+    # ignored, as RFC 9110 says of an invalid one.
     try:
         since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
-        return False  # an unparseable date is ignored, as RFC 9110 says
-    if since.tzinfo is None:
+        return since.tzinfo is not None and updated_at.replace(microsecond=0) <= since
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False
-    return updated_at.replace(microsecond=0) <= since
 
 
 def check_validators(request: Request, response: Response, session: Session) -> None:

@@ -347,6 +347,20 @@ class TestListExercises:
         )
         assert_problem(response, 422, "cursor")
 
+    @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+    def test_a_time_beyond_the_calendar_in_utc_is_a_422(self, client, moment):
+        # sort=-updated_at keys on times; one that leaves the calendar once in UTC
+        # cannot be compared with a column.
+        params = {"sort": "-updated_at", "limit": 1}
+        cursor = client.get("/v1/exercises", params=params).json()["next_cursor"]
+        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        fingerprint = json.loads(token[:-16])["f"]
+        payload = json.dumps({"f": fingerprint, "k": [moment, 1]}).encode()
+        forged = payload + pagination._sign(get_settings().cursor_secret, payload)
+        encoded = base64.urlsafe_b64encode(forged).decode().rstrip("=")
+        response = client.get("/v1/exercises", params={**params, "cursor": encoded})
+        assert_problem(response, 422, "cursor")
+
     def test_a_modified_cursor_is_rejected(self, client):
         cursor = client.get("/v1/exercises", params={"limit": 1}).json()["next_cursor"]
         flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
@@ -574,6 +588,9 @@ class TestForgedCursors:
             # PostgreSQL text cannot hold NUL.
             b'{"f": "%s", "k": ["a\\u0000b", 1]}',
             b'{"f": "%s", "k": ["a\\u0000b"]}',
+            # A lone surrogate: valid JSON, but no database can store it as UTF-8.
+            b'{"f": "%s", "k": ["\\ud800", 1]}',
+            b'{"f": "%s", "k": ["\\ud800"]}',
         ],
     )
     def test_is_a_422(self, client, url, payload):

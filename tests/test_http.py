@@ -139,6 +139,15 @@ class TestConditionalGet:
             == 200
         )
 
+    @pytest.mark.parametrize(
+        "since", ["Sat, 01 Jan 99999999999 00:00:00 GMT", "Sat, 32 Jan 2026 00:00:00 GMT"]
+    )
+    def test_an_if_modified_since_beyond_the_calendar_is_ignored(self, client, since):
+        # An unusable date is ignored (RFC 9110 13.1.3): the full answer, not a 500.
+        for url in CATALOGUE_READS:
+            response = client.get(url, headers={"If-Modified-Since": since})
+            assert response.status_code == 200, (url, response.text[:200])
+
     def test_errors_carry_no_validators(self, client):
         response = client.get("/v1/exercises/no-such-thing")
         assert response.status_code == 404

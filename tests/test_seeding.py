@@ -460,3 +460,23 @@ class TestSafetyModelValidation:
             .order_by(col(Evidence.start))
         ).all()
         assert [tuple(row) for row in rows] == [(8834, "clear"), (12903, "garbled")]
+
+
+class TestExerciseFilesRefusedByName:
+    """A file seeding would skip is refused: skipping it would delete its exercise."""
+
+    @pytest.mark.parametrize("text", ["", "# only a comment\n", "\n\n"])
+    def test_an_empty_or_comment_only_exercise_file(self, catalogue_dir, text):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.write_text(text, encoding="utf-8")
+        assert read_problems(catalogue_dir) == [
+            f"{path}: empty (a truncated file would delete its exercise)"
+        ]
+
+    @pytest.mark.parametrize("name", ["moist-heat.yml", "moist-heat.YAML", "notes.txt"])
+    def test_a_file_not_named_slug_yaml(self, catalogue_dir, name):
+        exercises = catalogue_dir / "exercises"
+        (exercises / "moist-heat.yaml").rename(exercises / name)
+        assert read_problems(catalogue_dir) == [
+            f"{exercises / name}: not read: exercise files are named <slug>.yaml"
+        ]

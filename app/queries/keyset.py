@@ -9,7 +9,7 @@ types of the columns it is compared with before it reaches SQL."""
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func
@@ -43,12 +43,21 @@ class KeysetPage(Generic[Row]):
 
 def fits_column(value: Any) -> bool:
     """Whether a cursor's key value can be compared with a column on every database:
-    PostgreSQL's integer keys are 32-bit and its text cannot hold NUL, and a value that
-    does not fit must not reach them (it would be an error there, not a 422)."""
+    PostgreSQL's integer keys are 32-bit and its text cannot hold NUL, no database's
+    UTF-8 text holds a lone surrogate, and a value that does not fit must not reach them
+    (it would be an error there, not a 422)."""
     if isinstance(value, int):
         return -(2**31) <= value < 2**31
     if isinstance(value, str):
-        return "\x00" not in value
+        return "\x00" not in value and _utf8(value)
+    return True
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
@@ -86,9 +95,10 @@ def _parse_moment(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # Compared in UTC: a time that leaves the calendar there does not fit.
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else None
 
 
 def cut_page(

@@ -80,6 +80,12 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
     conditions = _read_list(catalogue_dir / "conditions.yaml", ConditionEntry, problems)
     retired = _read_retired(catalogue_dir / "retired.yaml", problems)
     exercise_files = sorted((catalogue_dir / "exercises").glob("*.yaml"))
+    # Anything else there would be skipped, and seeding would delete its exercise.
+    problems += [
+        f"{path}: not read: exercise files are named <slug>.yaml"
+        for path in sorted((catalogue_dir / "exercises").glob("*"))
+        if path.suffix != ".yaml" and not path.name.startswith(".")
+    ]
     if not exercise_files:
         problems.append(f"{catalogue_dir / 'exercises'}: no exercise files (*.yaml)")
     exercises: list[tuple[Path, ExerciseEntry]] = []
@@ -125,8 +131,11 @@ def _validation_problems(path: Path, error: ValidationError, prefix: str = "") -
 
 
 def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | None:
+    before = len(problems)
     data = _load_yaml(path, problems)
     if data is None:
+        if len(problems) == before:  # read, but empty or comments only
+            problems.append(f"{path}: empty (a truncated file would delete its exercise)")
         return None
     try:
         return model.model_validate(data)
