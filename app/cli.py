@@ -1,6 +1,9 @@
 """`catalogue`: the operators' command line (migrate, seed, serve, verify-sources, ...)."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +12,13 @@ from alembic import command
 from alembic.config import Config
 from sqlmodel import Session
 
-from app.errors import SeedError
+from app.errors import CatalogueError, SeedError
 from app.settings import PROJECT_ROOT, get_settings
+from app.vocabulary import KeyRole
 
 cli = typer.Typer(help="Exercise Catalogue API operations.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Curation API keys: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -21,19 +27,30 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def _seed() -> None:
+@contextmanager
+def _session() -> Iterator[Session]:
     from app.database import engine_for
+
+    engine = engine_for(get_settings())
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _seed(*, overwrite: bool = False) -> None:
     from app.seeding.reading import read_catalogue
     from app.seeding.writing import seed_catalogue
 
     settings = get_settings()
     catalogue = read_catalogue(settings.seed_dir / "catalogue", settings.seed_dir)
-    engine = engine_for(settings)
-    try:
-        with Session(engine) as session:
-            report = seed_catalogue(session, catalogue)
-    finally:
-        engine.dispose()
+    with _session() as session:
+        report = seed_catalogue(session, catalogue, overwrite=overwrite)
+    for resource in report.kept:
+        typer.echo(
+            f"kept {resource} as changed through the API (seed with --overwrite to replace it)"
+        )
     if report.changed:
         typer.echo(
             f"seeded catalogue {report.version[:12]}: {len(report.inserted)} inserted, "
@@ -50,10 +67,16 @@ def migrate(revision: str = "head") -> None:
 
 
 @cli.command()
-def seed() -> None:
-    """Validate the catalogue in seed/ and load it (idempotent, all or nothing)."""
+def seed(
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace resources changed through the API with the files' content."),
+    ] = False,
+) -> None:
+    """Validate the catalogue in seed/ and load it (idempotent, all or nothing). Resources
+    last changed through the API are kept, and reported, unless --overwrite."""
     try:
-        _seed()
+        _seed(overwrite=overwrite)
     except SeedError as error:
         typer.echo(error.detail, err=True)
         raise typer.Exit(1) from None
@@ -118,6 +141,48 @@ def find_quote(
     while start >= 0:
         typer.echo(json.dumps({"quote": quote, "start": start, "end": start + len(quote)}))
         start = text.find(quote, start + 1)
+
+
+@keys_cli.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Who holds the key (one key per person).")],
+    role: Annotated[KeyRole, typer.Option(help="curator: propose; reviewer: also decide.")],
+) -> None:
+    """Create an API key and print it: it is shown this once, and stored only hashed."""
+    from app.keys import create_key as create
+
+    try:
+        with _session() as session:
+            key = create(session, name=name, role=role, now=datetime.now(UTC))
+    except CatalogueError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(key)
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """The keys: name, role, when created and (if so) revoked. Never the keys themselves."""
+    from app.keys import list_keys as listed
+
+    with _session() as session:
+        for key in listed(session):
+            revoked = f"  revoked {key.revoked_at.isoformat()}" if key.revoked_at else ""
+            typer.echo(f"{key.name}  {key.role}  created {key.created_at.isoformat()}{revoked}")
+
+
+@keys_cli.command("revoke")
+def revoke_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: every request with it is refused from now on."""
+    from app.keys import revoke_key as revoke
+
+    try:
+        with _session() as session:
+            revoke(session, name=name, now=datetime.now(UTC))
+    except CatalogueError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {name}")
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from app.errors import NotModified
 from app.queries.revision import CatalogueRevision, get_revision
 
 CATALOGUE_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# For a request with `Authorization`: no shared cache may keep or serve it.
+PRIVATE_CACHE_CONTROL = "private, no-cache"
 # The request-state key under which a response records the revision it was rendered
 # from: `app.response_cache` keeps an answer only when that is the current revision.
 _RENDERED_FROM = "catalogue_revision"
@@ -66,7 +68,9 @@ def check_validators(request: Request, response: Response, session: Session) -> 
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(revision.updated_at, usegmt=True),
-        "Cache-Control": CATALOGUE_CACHE_CONTROL,
+        "Cache-Control": PRIVATE_CACHE_CONTROL
+        if "authorization" in request.headers
+        else CATALOGUE_CACHE_CONTROL,
         "Vary": "Accept-Encoding",
     }
     if_none_match = request.headers.get("if-none-match")

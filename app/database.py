@@ -73,7 +73,19 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A write takes SQLite's write lock when it begins, not at its first write: two
+    # writes that both read first would otherwise both read, and the second one's
+    # write would fail at once ("database is locked") instead of waiting its turn.
+    immediate = connection.get_execution_options().get(_WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_WRITES = "catalogue_writes"
+
+
+def write_engine(engine: Engine) -> Engine:
+    """`engine`, for transactions that write the catalogue (see `_begin_sqlite`)."""
+    return engine.execution_options(**{_WRITES: True})
 
 
 def snapshot_engine(engine: Engine) -> Engine:

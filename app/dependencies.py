@@ -9,13 +9,21 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Query, Request, Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.conditional import check_validators
-from app.database import end_transaction, engine_for, read_in_thread, snapshot_engine
+from app.database import (
+    end_transaction,
+    engine_for,
+    read_in_thread,
+    snapshot_engine,
+    write_engine,
+)
 from app.errors import CatalogueError, NotAcceptable, NotModified
+from app.keys import VerifiedKeys
 from app.pagination import DetailPage, ListPage, Page, Paging
 from app.queries.keyset import KeysetPage
 from app.queries.revision import RevisionMemo, attach_memo
@@ -34,11 +42,12 @@ class AppResources:
     engine: Engine
     read_engine: Engine
     revision_memo: RevisionMemo
+    verified_keys: VerifiedKeys
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResources":
         engine = engine_for(settings)
-        return cls(settings, engine, snapshot_engine(engine), RevisionMemo())
+        return cls(settings, engine, snapshot_engine(engine), RevisionMemo(), VerifiedKeys())
 
 
 def app_resources(request: Request) -> AppResources:
@@ -82,7 +91,8 @@ def _is_an_answer(error: BaseException) -> bool:
 async def get_write_session(resources: ResourcesDep) -> AsyncIterator[Session]:
     """One write session per request: committed when the route returns, rolled back on
     any error at all (a 4xx included), so nothing is ever half applied."""
-    session = Session(resources.engine)
+    # What a write returned stays readable once committed (its answer is built from it).
+    session = Session(write_engine(resources.engine), expire_on_commit=False)
     try:
         yield session
     except BaseException:
@@ -97,6 +107,30 @@ async def get_write_session(resources: ResourcesDep) -> AsyncIterator[Session]:
 # committed before its answer goes out.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class CatalogueWrites:
+    """One request's write: `await writes.run(write, **arguments)` runs the write
+    function in a worker thread and commits it there, so that a failure to commit is
+    this request's error; any error rolls it all back (`get_write_session`)."""
+
+    session: Session
+
+    async def run(self, write: Callable[..., Answer], /, **arguments: Any) -> Answer:
+        def run() -> Answer:
+            answer = write(self.session, **arguments)
+            self.session.commit()
+            return answer
+
+        return await anyio.to_thread.run_sync(run)
+
+
+async def catalogue_writes(session: WriteSessionDep) -> CatalogueWrites:
+    return CatalogueWrites(session)
+
+
+CatalogueWritesDep = Annotated[CatalogueWrites, Depends(catalogue_writes)]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ about HTTP; `app.problems` renders them as RFC 9457 problem+json."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -36,11 +37,16 @@ class NotFound(CatalogueError):
 
 
 class Gone(CatalogueError):
-    """The resource was removed from the catalogue, with nothing in its place."""
+    """The resource was removed from the catalogue, with nothing in its place (when,
+    if the change log knows)."""
 
     status = 410
     slug = "gone"
     title = "Gone"
+
+    def __init__(self, detail: str, *, deleted_at: datetime | None = None):
+        super().__init__(detail)
+        self.deleted_at = deleted_at
 
 
 class Renamed(CatalogueError):
@@ -59,6 +65,66 @@ class InvalidParameters(CatalogueError):
     status = 422
     slug = "invalid-parameters"
     title = "Invalid parameters"
+
+
+class Unauthorized(CatalogueError):
+    """No API key, or one that is unknown or revoked (RFC 6750: answered with
+    `WWW-Authenticate: Bearer`, and `error="invalid_token"` when a key was sent)."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, *, key_sent: bool):
+        super().__init__(detail)
+        self.key_sent = key_sent
+
+
+class Forbidden(CatalogueError):
+    """The key is valid, but its role (or who it is) may not do this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(CatalogueError):
+    """The request is sound but the catalogue's state refuses it: a stale base version,
+    a proposal already decided, a slug already taken or still in use."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(CatalogueError):
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(CatalogueError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(CatalogueError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class TooManyRequests(CatalogueError):
+    """The key has used its writes for now; `retry_after` seconds until the next."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NotAcceptable(CatalogueError):

@@ -28,6 +28,7 @@ EXERCISE_ITEM: dict[str, Any] = {
     "equipment": ["chair"],
     "goals": ["activation", "recovery"],
     "updated_at": "2026-12-01T09:52:58.382911Z",
+    "version": 1,
     "phases": ["acute"],
     "cautions": [
         {
@@ -109,6 +110,7 @@ PHASE: dict[str, Any] = {
     "muscle until a clinician clears it. The sources give no time frame "
     "(days or weeks) for this stage.",
     "order": 1,
+    "version": 1,
     "criteria_to_progress": "The sources give no test for leaving the acute phase and no "
     "time frame for it. What they do say: your clinician will "
     "tell you when to start the exercises and which ones suit "
@@ -123,6 +125,7 @@ GOAL: dict[str, Any] = {
     "name": "Activation",
     "description": "Switch on under-active muscles (hamstrings, glutes) with gentle, "
     "targeted contractions.",
+    "version": 1,
 }
 
 CONDITION: dict[str, Any] = {
@@ -135,6 +138,7 @@ CONDITION: dict[str, Any] = {
     "and a handout lists strain as a reason for its stretch. This "
     "catalogue follows the more careful reading.",
     "kind": "diagnosis",
+    "version": 1,
 }
 
 SOURCE: dict[str, Any] = {
@@ -152,6 +156,7 @@ SOURCE: dict[str, Any] = {
         "physiotherapy'. It ends with a call to contact the clinic."
     ],
     "garbled_regions": [],
+    "version": 1,
 }
 
 CATALOGUE: dict[str, Any] = {
@@ -260,4 +265,30 @@ SOURCE_DETAIL: dict[str, Any] = {
     "next_cursor": (
         "eyJmIjoiMzcyZTYwZTcwMzM5MmVkMSIsImsiOls2MTAsNzk2LDUwMF19HZHLzz9FKFEnC-hg2b9dJQ"
     ),
+}
+
+PROPOSAL_IN: dict[str, Any] = {
+    "kind": "goal",
+    "action": "update",
+    "slug": "activation",
+    "base_version": 1,
+    "data": {
+        "slug": "activation",
+        "name": "Activation",
+        "description": "Switch on under-active muscles (hamstrings, glutes) with gentle, "
+        "targeted contractions, before harder work.",
+    },
+    "reason": "Say what activation leads to.",
+}
+
+PROPOSAL: dict[str, Any] = {
+    "id": 7,
+    **PROPOSAL_IN,
+    "document_sha256": None,
+    "status": "approved",
+    "author": "alex",
+    "created_at": "2026-12-01T10:00:00Z",
+    "decided_by": "sam",
+    "decided_at": "2026-12-01T10:30:00Z",
+    "decision_reason": "Clearer.",
 }

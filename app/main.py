@@ -17,10 +17,20 @@ from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
-from app.routes import catalogue, conditions, exercises, goals, phases, sources
+from app.routes import (
+    catalogue,
+    conditions,
+    exercises,
+    goals,
+    history,
+    phases,
+    proposals,
+    sources,
+)
 from app.security import (
     ConcurrencyLimitMiddleware,
     HeadAsGetMiddleware,
+    RequestBodyMiddleware,
     SecurityHeadersMiddleware,
     URLLengthLimitMiddleware,
     is_acceptable_request_id,
@@ -54,6 +64,11 @@ TAGS = [
     },
     {"name": "sources", "description": "The source documents and the evidence quoted from them."},
     {"name": "catalogue", "description": "The catalogue's version, counts and last change."},
+    {
+        "name": "proposals",
+        "description": "Curation: a key proposes a change, a reviewer's key (not the "
+        "author's) approves or rejects it. Needs `Authorization: Bearer <key>`.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -90,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.resources = resources
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(RequestBodyMiddleware)
     app.add_middleware(URLLengthLimitMiddleware)
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)
@@ -98,9 +114,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
-        allow_methods=["GET", "HEAD", "OPTIONS"],
-        allow_headers=["If-None-Match", "If-Modified-Since", "X-Request-ID"],
-        expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "DELETE"],
+        allow_headers=[
+            "If-None-Match",
+            "If-Modified-Since",
+            "X-Request-ID",
+            "Authorization",
+            "If-Match",
+            "Content-Type",
+        ],
+        expose_headers=[
+            "ETag",
+            "Link",
+            "X-Request-ID",
+            "Retry-After",
+            "Location",
+            "WWW-Authenticate",
+        ],
     )
     # Outermost: every response, errors included, carries the request's id.
     app.add_middleware(
@@ -110,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         validator=is_acceptable_request_id,
     )
     install_error_handlers(app)
-    for module in (exercises, phases, goals, conditions, sources, catalogue):
+    for module in (exercises, history, phases, goals, conditions, sources, catalogue, proposals):
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)

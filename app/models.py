@@ -14,12 +14,17 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from app.vocabulary import (
     Category,
+    ChangeAction,
     ConditionKind,
     Difficulty,
     EvidenceField,
     InstructionsBasis,
+    KeyRole,
     PhaseBasis,
     Position,
+    ProposalAction,
+    ProposalStatus,
+    ResourceKind,
     RetiredKind,
     Severity,
     SourceKind,
@@ -90,6 +95,8 @@ class Source(SQLModel, table=True):
     credibility_notes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # [[start, end], ...]: where the scraped text is machine-scrambled.
     garbled_regions: list[list[int]] = Field(default_factory=list, sa_type=sa.JSON)
+    # 1 on creation, +1 on every change (see the change log).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
 
     evidence: list["Evidence"] = Relationship(back_populates="source")
 
@@ -101,6 +108,8 @@ class Phase(SQLModel, table=True):
     order: int = Field(unique=True)
     description: str
     criteria_to_progress: str
+    # 1 on creation, +1 on every change (see the change log).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
 
     exercise_links: list["ExercisePhase"] = Relationship(back_populates="phase")
 
@@ -110,6 +119,8 @@ class Goal(SQLModel, table=True):
     slug: str = Field(max_length=100, unique=True)
     name: str
     description: str
+    # 1 on creation, +1 on every change (see the change log).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
 
     exercise_links: list["ExerciseGoal"] = Relationship(back_populates="goal")
 
@@ -120,6 +131,8 @@ class Condition(SQLModel, table=True):
     kind: ConditionKind = Field(sa_type=vocabulary(ConditionKind, "kind"))
     name: str
     description: str
+    # 1 on creation, +1 on every change (see the change log).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
 
     contraindications: list["Contraindication"] = Relationship(back_populates="condition")
 
@@ -163,6 +176,8 @@ class Exercise(SQLModel, table=True):
     # Hash of the exercise's seed entry: reseeding unchanged content touches nothing.
     content_hash: str = Field(max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # 1 on creation, +1 on every change (see the change log).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
 
     equipment_links: list["ExerciseEquipment"] = Relationship(
         back_populates="exercise", cascade_delete=True
@@ -347,3 +362,88 @@ class CatalogueState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: str = Field(max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The sum (mod 2**256, in hex) of one hash per resource, which `version` is the
+    # hash of: a change adjusts it without reading the rest of the catalogue.
+    content_sum: str | None = Field(default=None, max_length=64)
+    # The change log's latest entry: what a revision is, with `version` and
+    # `updated_at`, so that a resource's `version` moving on (even back to content the
+    # catalogue had before) is always a new revision.
+    last_change: int | None = None
+
+
+class SourceDocument(SQLModel, table=True):
+    """A source's document text, which its evidence quotes verbatim: kept in the
+    database so that a proposal's quotes are checked without the seed files."""
+
+    __tablename__ = "source_document"
+
+    source_id: int = Field(sa_column_args=[cascade_fk("source.id")], primary_key=True)
+    text: str = Field(sa_type=sa.Text)
+
+
+class ApiKey(SQLModel, table=True):
+    """A curation API key: shown once when created, stored as a salted scrypt hash."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: KeyRole = Field(sa_type=vocabulary(KeyRole, "role"))
+    # The key's public part, which finds the row; the secret part is only hashed.
+    lookup: str = Field(max_length=32, unique=True)
+    secret_hash: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Proposal(SQLModel, table=True):
+    """A change to the catalogue, proposed by one key and decided by another."""
+
+    __table_args__ = (
+        sa.Index("ix_proposal_status_id", "status", "id"),
+        # A key's recent writes, counted for its rate limit.
+        sa.Index("ix_proposal_author_key_id_created_at", "author_key_id", "created_at"),
+        sa.Index("ix_proposal_decided_key_id_decided_at", "decided_key_id", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: ResourceKind = Field(sa_type=vocabulary(ResourceKind, "kind"))
+    action: ProposalAction = Field(sa_type=vocabulary(ProposalAction, "action"))
+    slug: str = Field(max_length=100)
+    base_version: int | None = None
+    # The resource in the seed format (null for a delete); a new source's document
+    # text is kept apart from it.
+    data: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    document_text: str | None = Field(default=None, sa_type=sa.Text)
+    reason: str
+    status: ProposalStatus = Field(sa_type=vocabulary(ProposalStatus, "status"))
+    author: str = Field(max_length=100)
+    author_key_id: int = Field(foreign_key="api_key.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=100)
+    decided_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_reason: str | None = None
+
+
+class CatalogueChange(SQLModel, table=True):
+    """The change log: one row per change to a resource, by seeding or by an approved
+    proposal, written in the transaction that made the change. Deletions stay as
+    tombstones."""
+
+    __tablename__ = "catalogue_change"
+    __table_args__ = (
+        # A resource's history, newest first, and its latest change.
+        sa.Index("ix_catalogue_change_kind_slug_seq", "kind", "slug", "seq"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    kind: ResourceKind = Field(sa_type=vocabulary(ResourceKind, "kind"))
+    slug: str = Field(max_length=100)
+    action: ChangeAction = Field(sa_type=vocabulary(ChangeAction, "action"))
+    version: int
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    author: str = Field(max_length=100)
+    reviewer: str | None = Field(default=None, max_length=100)
+    reason: str | None = None
+    proposal_id: int | None = Field(default=None, foreign_key="proposal.id")

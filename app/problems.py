@@ -4,13 +4,14 @@
 import logging
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,10 +22,14 @@ from app.errors import (
     CatalogueError,
     DatabaseUnavailable,
     FieldError,
+    Gone,
     InvalidParameters,
     NotModified,
     Renamed,
+    TooManyRequests,
+    Unauthorized,
 )
+from app.seeding.checking import dotted
 
 logger = logging.getLogger("app")
 
@@ -37,6 +42,9 @@ class ParameterError(BaseModel):
 
     parameter: str
     location: str = "query"
+    pointer: str | None = Field(
+        default=None, description="For a body field: its JSON Pointer (RFC 6901) in the body."
+    )
     message: str
     value: Any = None
     allowed: list[str] | None = None
@@ -53,6 +61,9 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[ParameterError] | None = None
+    deleted_at: datetime | None = Field(
+        default=None, description="With 410: when the resource was deleted, if known."
+    )
 
 
 def problem_response(
@@ -64,6 +75,7 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[ParameterError] | None = None,
     headers: dict[str, str] | None = None,
+    deleted_at: datetime | None = None,
 ) -> JSONResponse:
     problem = Problem(
         type=PROBLEM_BASE + slug,
@@ -72,6 +84,7 @@ def problem_response(
         detail=detail,
         instance=instance,
         errors=list(errors) if errors is not None else None,
+        deleted_at=deleted_at,
     )
     return JSONResponse(
         problem.model_dump(mode="json", exclude_none=True),
@@ -92,8 +105,9 @@ def _located(request: Request, errors: Sequence[FieldError]) -> list[ParameterEr
 
     return [
         ParameterError(
-            parameter=error.field,
+            parameter=dotted(error.field) if error.field.startswith("/") else error.field,
             location=location(error.field),
+            pointer=error.field if error.field.startswith("/") else None,
             message=error.message,
             value=error.value,
             allowed=error.allowed,
@@ -109,9 +123,16 @@ def _validation_errors(error: RequestValidationError) -> list[ParameterError]:
     errors = []
     for item in error.errors():
         location, *path = item.get("loc", ("query",))
-        # `phase.0` is the first `phase` value: clients know the parameter as `phase`.
-        named = [str(part) for part in path if not isinstance(part, int)]
-        parameter = ".".join(named) or str(location)
+        pointer = None
+        if item.get("type") == "json_invalid":
+            parameter = "body"
+        elif location == "body":
+            pointer = "".join(f"/{part}" for part in path)
+            parameter = dotted(pointer) or "body"
+        else:
+            # `phase.0` is the first `phase` value: clients know the parameter as `phase`.
+            named = [str(part) for part in path if not isinstance(part, int)]
+            parameter = ".".join(named) or str(location)
         allowed = None
         expected = (item.get("ctx") or {}).get("expected")
         if item.get("type") in ("enum", "literal_error") and isinstance(expected, str):
@@ -125,6 +146,7 @@ def _validation_errors(error: RequestValidationError) -> list[ParameterError]:
             ParameterError(
                 parameter=parameter,
                 location=str(location),
+                pointer=pointer,
                 message=message,
                 value=value if isinstance(value, str | int | float | bool) else None,
                 allowed=allowed,
@@ -141,6 +163,13 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.error("unhandled catalogue error: %s", error.detail)
             return _internal_error(request)
         headers = {"Retry-After": "5"} if error.status == 503 else None
+        if isinstance(error, TooManyRequests):
+            headers = {"Retry-After": str(error.retry_after)}
+        if isinstance(error, Unauthorized):
+            challenge = 'Bearer realm="catalogue"'
+            if error.key_sent:
+                challenge += ', error="invalid_token"'
+            headers = {"WWW-Authenticate": challenge}
         if isinstance(error, Renamed):
             # The same URL with the successor's slug in place of the last path segment.
             path = request.url.path.rsplit("/", 1)[0] + "/" + error.successor
@@ -153,6 +182,7 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             errors=_located(request, error.errors) if error.errors is not None else None,
             headers=headers,
+            deleted_at=error.deleted_at if isinstance(error, Gone) else None,
         )
 
     @app.exception_handler(NotModified)

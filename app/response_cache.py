@@ -117,6 +117,10 @@ class ResponseCache:
                 selecting[name] = value
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
+            elif name == b"authorization":
+                # Never answered from a cache shared by everyone (nor kept in it).
+                await self.app(scope, receive, send)
+                return
             elif name == b"if-modified-since":
                 await self.app(scope, receive, send)  # dates are rare; the app knows them
                 return

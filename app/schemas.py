@@ -1,6 +1,7 @@
 """Response bodies: what clients see. Built from table models (`from_row`) and from the
 typed pages of the query functions (`from_page`, `from_listings`)."""
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -8,7 +9,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app import examples
-from app.models import Condition, Contraindication, Exercise, Goal, Phase, Source
+from app.models import (
+    CatalogueChange,
+    Condition,
+    Contraindication,
+    Exercise,
+    Goal,
+    Phase,
+    Proposal,
+    Source,
+)
 from app.queries.conditions import AffectedExerciseRow
 from app.queries.exercises import ListedExercise
 from app.queries.goals import ExerciseRefRow
@@ -16,7 +26,10 @@ from app.queries.phases import PhaseExerciseRow
 from app.queries.sources import SourceDetailPage
 from app.queries.terms import TermPage
 from app.vocabulary import (
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
     Category,
+    ChangeAction,
     ConditionKind,
     Difficulty,
     EvidenceField,
@@ -24,6 +37,9 @@ from app.vocabulary import (
     PhaseBasis,
     PhaseSlug,
     Position,
+    ProposalAction,
+    ProposalStatus,
+    ResourceKind,
     Severity,
     SourceKind,
     Stance,
@@ -108,6 +124,7 @@ class ExerciseBase(BaseModel):
     equipment: list[str] = Field(examples=[["towel"]])
     goals: list[str] = Field(description="Goal slugs.")
     updated_at: datetime
+    version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
 
 class ExerciseItem(ExerciseBase):
@@ -209,6 +226,7 @@ def _base_fields(row: Exercise) -> dict[str, object]:
         "equipment": sorted(link.equipment for link in row.equipment_links),
         "goals": sorted(link.goal.slug for link in row.goal_links),
         "updated_at": _utc(row.updated_at),
+        "version": row.version,
     }
 
 
@@ -238,6 +256,7 @@ class PhaseOut(BaseModel):
     description: str
     order: int
     criteria_to_progress: str
+    version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
     @classmethod
     def from_row(cls, row: Phase) -> "PhaseOut":
@@ -279,6 +298,7 @@ class _Term(BaseModel):
     slug: str
     name: str
     description: str
+    version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
 
 class GoalOut(_Term):
@@ -363,6 +383,7 @@ class SourceOut(BaseModel):
         description="[start, end) character ranges (Python string indices, as for evidence) "
         "where the scraped text is machine-scrambled."
     )
+    version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
     @classmethod
     def from_row(cls, row: Source) -> "SourceOut":
@@ -403,6 +424,118 @@ class SourceDetail(SourceOut):
         fields["exercises"] = sorted({item.exercise for item in page.embedded.items})
         fields["exercises_total"] = page.exercises_total
         return cls.model_validate(fields, from_attributes=True)
+
+
+class HistoryEntry(BaseModel):
+    """One change to a resource, as the change log records it."""
+
+    version: int = Field(description="The version the change left the resource at.")
+    action: ChangeAction
+    changed_at: datetime
+    author: str = Field(
+        description="Who made the change: the name of the proposing key, or `seed` for "
+        "the catalogue files."
+    )
+    reviewer: str | None = Field(description="The name of the key that approved it.")
+    reason: str | None = Field(description="Why, as the proposal says.")
+    proposal: int | None = Field(description="The proposal's id; null for seeding.")
+
+    @classmethod
+    def from_row(cls, row: CatalogueChange) -> "HistoryEntry":
+        return cls(
+            version=row.version,
+            action=row.action,
+            changed_at=_utc(row.changed_at),
+            author=row.author,
+            reviewer=row.reviewer,
+            reason=row.reason,
+            proposal=row.proposal_id,
+        )
+
+
+class ProposalIn(BaseModel):
+    """A change to propose: the resource's kind and slug, what to do, the version it
+    was made against, the resource in the seed format, and why."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.PROPOSAL_IN]}
+    )
+
+    kind: ResourceKind
+    action: ProposalAction
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)
+    base_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The resource's `version` the change was made against: required to "
+        "update or delete (a stale one is a 409), absent to create.",
+    )
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="The whole resource in the seed format (see the seed README), as "
+        "JSON; for a source, also its `document_text` (at most 1 MiB of UTF-8). Null to "
+        "delete.",
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="Why: for the reviewer.")
+
+
+class DecisionIn(BaseModel):
+    """A reviewer's decision: why (required to reject)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class RejectionIn(DecisionIn):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ProposalOut(BaseModel):
+    """A proposal and, once decided, its decision."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PROPOSAL]})
+
+    id: int
+    kind: ResourceKind
+    action: ProposalAction
+    slug: str
+    base_version: int | None
+    data: dict[str, Any] | None = Field(
+        description="The proposed resource in the seed format (a source's document text "
+        "is left out: see `document_sha256`)."
+    )
+    document_sha256: str | None = Field(
+        default=None, description="A proposed source's document's SHA-256."
+    )
+    reason: str
+    status: ProposalStatus
+    author: str = Field(description="The name of the key that proposed it.")
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Proposal) -> "ProposalOut":
+        document = row.document_text
+        return cls(
+            id=row.id or 0,
+            kind=row.kind,
+            action=row.action,
+            slug=row.slug,
+            base_version=row.base_version,
+            data=row.data,
+            document_sha256=hashlib.sha256(document.encode()).hexdigest() if document else None,
+            reason=row.reason,
+            status=row.status,
+            author=row.author,
+            created_at=_utc(row.created_at),
+            decided_by=row.decided_by,
+            decided_at=_utc(row.decided_at) if row.decided_at else None,
+            decision_reason=row.decision_reason,
+        )
 
 
 class CatalogueCounts(BaseModel):

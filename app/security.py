@@ -151,3 +151,82 @@ class ConcurrencyLimitMiddleware:
         finally:
             if not released:
                 slots.release()
+
+
+# The largest request body accepted: a new source's document (at most 1 MiB of UTF-8)
+# with room for JSON escapes and the rest of the proposal.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+_JSON_TYPES = ("application/json",)
+
+
+class RequestBodyMiddleware:
+    """For requests that carry a body: 413 (RFC 9110 15.5.14) when it is larger than
+    `MAX_BODY_BYTES`, whether announced by `Content-Length` or streamed, and 415 when it
+    is not JSON, before the app reads any of it."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {name: value for name, value in scope["headers"]}
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay(b"", message), send)  # the client left
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        json_like = media_type.decode("latin-1") in _JSON_TYPES or media_type.endswith(b"+json")
+        if body and not json_like:
+            response = problem_response(
+                415,
+                "Unsupported media type",
+                "Send the body as JSON, with `Content-Type: application/json`.",
+                slug="unsupported-media-type",
+                headers={"Accept-Post": "application/json"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, None), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "Payload too large",
+            f"The request body is larger than {self.max_bytes} bytes, the most accepted.",
+            slug="payload-too-large",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, after: Message | None) -> Receive:
+    """A `receive` that gives the app the body already read, then waits as the real
+    one would (for a disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if after is not None:
+                return after
+            return {"type": "http.request", "body": body, "more_body": False}
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    return receive

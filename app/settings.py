@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Catalogue reads each worker process works on at once; more wait.",
     )
+    curation_writes_per_hour: int = Field(
+        default=120,
+        ge=1,
+        description="Writes (proposals made, decided or withdrawn) each curation key may "
+        "make in an hour; more get 429.",
+    )
     log_level: str = "INFO"
 
 

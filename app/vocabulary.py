@@ -109,6 +109,45 @@ class SourceKind(StrEnum):
     instructor_handout = "instructor-handout"
 
 
+class ResourceKind(StrEnum):
+    """The kinds of catalogue resource that are versioned, logged and curated."""
+
+    exercise = "exercise"
+    phase = "phase"
+    goal = "goal"
+    condition = "condition"
+    source = "source"
+
+
+class ChangeAction(StrEnum):
+    """What a change did to a resource (in the change log and its history)."""
+
+    created = "created"
+    updated = "updated"
+    deleted = "deleted"
+
+
+class ProposalAction(StrEnum):
+    create = "create"
+    update = "update"
+    delete = "delete"
+
+
+class ProposalStatus(StrEnum):
+    open = "open"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class KeyRole(StrEnum):
+    """What an API key may do: a curator proposes; a reviewer also approves and rejects
+    (others' proposals only)."""
+
+    curator = "curator"
+    reviewer = "reviewer"
+
+
 class ExerciseSort(StrEnum):
     name = "name"
     updated_at_desc = "-updated_at"

@@ -1,20 +1,21 @@
-"""The one writer of the catalogue. Every change to it (seeding today, approved
-proposals next) goes through a `CatalogueWriter`, in the caller's transaction: it
-writes rows and their links, keeps the columns derived from them in step (an
-exercise's content hash and its copies of its phase and goal ids), moves the catalogue
-revision on, and records each change it made (`changes`), which is where the change
-log hooks in."""
+"""The one writer of the catalogue. Every change to it (seeding, and approved
+proposals) goes through a `CatalogueWriter`, in the caller's transaction: it writes
+rows and their links, keeps what is derived from them in step (each resource's
+`version`, an exercise's content hash and its copies of its phase and goal ids, the
+catalogue's content sum), appends each change to the change log, and moves the
+catalogue revision on."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from app.models import (
+    CatalogueChange,
     CatalogueState,
     Condition,
     Contraindication,
@@ -29,8 +30,19 @@ from app.models import (
     Progression,
     RetiredSlug,
     Source,
+    SourceDocument,
 )
-from app.seeding.format import ExerciseEntry, RetiredEntry, SluggedEntry, digest, text_quality
+from app.seeding.format import (
+    TERM_ENTRIES,
+    ContentSum,
+    ExerciseEntry,
+    RetiredEntry,
+    SluggedEntry,
+    digest,
+    retired_resource,
+    text_quality,
+)
+from app.vocabulary import ChangeAction
 
 # The tables that link an exercise to what it has, uses and cites.
 LINK_MODELS: tuple[Any, ...] = (
@@ -49,19 +61,31 @@ TERM_MODELS: dict[str, type[SQLModel]] = {
 }
 
 
-class Action(StrEnum):
-    created = "created"
-    updated = "updated"
-    deleted = "deleted"
+SEED_AUTHOR = "seed"
+# The PostgreSQL advisory lock every catalogue write (a seed, an approval) holds for its
+# transaction, so that two never interleave. (SQLite write transactions are serialised
+# by the database: see `app.database`.)
+CATALOGUE_WRITE_LOCK = 4242001
+
+
+def lock_catalogue(session: Session) -> None:
+    """Wait for any other catalogue write to finish; hold the lock until this
+    transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SELECT pg_advisory_xact_lock({CATALOGUE_WRITE_LOCK})"))
+
+
+Action = ChangeAction
 
 
 @dataclass(frozen=True)
 class Change:
-    """One resource the writer created, updated or deleted."""
+    """One resource the writer created, updated or deleted, and the version it left."""
 
     kind: str  # "exercise", or a kind of term: "source", "phase", "goal", "condition"
     slug: str
     action: Action
+    version: int
 
 
 @dataclass(frozen=True)
@@ -70,12 +94,13 @@ class StoredExercise:
 
     id: int
     content_hash: str
+    version: int
 
 
-def exercise_hash(entry: ExerciseEntry, regressions: Sequence[str]) -> str:
-    """The content hash of an exercise: its entry, and the easier exercises leading to
-    it (shown on it, though recorded on them)."""
-    return digest({"entry": entry, "regressions": list(regressions)})
+def term_hash(kind: str, fields: dict[str, Any]) -> str:
+    """The content hash of a term, from its row's fields (those of its seed entry)."""
+    entry = TERM_ENTRIES[kind]
+    return digest(entry.model_validate({name: fields[name] for name in entry.model_fields}))
 
 
 class CatalogueWriter:
@@ -83,18 +108,42 @@ class CatalogueWriter:
     (Core) statements, one per table per batch: for a large catalogue, one ORM object
     per row is the difference between seconds and minutes."""
 
-    def __init__(self, session: Session, *, now: datetime):
+    def __init__(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        author: str = SEED_AUTHOR,
+        reviewer: str | None = None,
+        reason: str | None = None,
+        proposal_id: int | None = None,
+    ):
         self.session = session
         self.now = now
         self.changes: list[Change] = []
         self.term_ids: dict[str, dict[str, int]] = {}
         self._garbled_regions: dict[str, list[list[int]]] | None = None
+        self._logged = {
+            "author": author,
+            "reviewer": reviewer,
+            "reason": reason,
+            "proposal_id": proposal_id,
+        }
+        # Read before anything changes: every change adjusts it.
+        self.content_sum = self._stored_content_sum()
 
-    def stored_exercises(self) -> dict[str, StoredExercise]:
-        """Every exercise's id and content hash, by slug (not the rows: loading every
-        exercise would cost more than writing the few that changed)."""
-        rows = self.session.execute(select(Exercise.id, Exercise.slug, Exercise.content_hash))
-        return {slug: StoredExercise(id, content_hash) for id, slug, content_hash in rows}
+    def stored_exercises(self, slugs: Sequence[str] | None = None) -> dict[str, StoredExercise]:
+        """Every exercise's (or those of `slugs`) id, content hash and version, by slug
+        (not the rows: loading every exercise would cost more than writing the few
+        that changed)."""
+        statement = select(Exercise.id, Exercise.slug, Exercise.content_hash, Exercise.version)
+        if slugs is not None:
+            statement = statement.where(col(Exercise.slug).in_(slugs))
+        rows = self.session.execute(statement)
+        return {
+            slug: StoredExercise(id, content_hash, version)
+            for id, slug, content_hash, version in rows
+        }
 
     def sync_terms(self, kind: str, entries: Sequence[SluggedEntry]) -> None:
         """Make the terms of `kind` exactly `entries`: insert, update (by slug) and
@@ -103,76 +152,236 @@ class CatalogueWriter:
         rows: dict[str, Any] = {row.slug: row for row in self.session.exec(select(model))}
         wanted = {entry.slug for entry in entries}
         for slug in sorted(set(rows) - wanted):
-            self.session.delete(rows.pop(slug))
-            self.changes.append(Change(kind, str(slug), Action.deleted))
+            self._delete_term(kind, rows.pop(slug))
         self.session.flush()
-        stored = {slug: row.model_dump() for slug, row in rows.items()}
+        stored = {slug: term_hash(kind, row.model_dump()) for slug, row in rows.items()}
         if model is Phase:
             # Phase order is unique: park current rows out of the way before reordering.
             for row in rows.values():
                 row.order = -row.id
             self.session.flush()
         for entry in entries:
-            values = entry.model_dump(mode="json")
-            row = rows.get(entry.slug)
-            if row is None:
-                row = rows[entry.slug] = model(**values)
-                self.changes.append(Change(kind, str(entry.slug), Action.created))
-            else:
-                for key, value in values.items():
-                    if getattr(row, key) != value:
-                        setattr(row, key, value)
-                if any(stored[entry.slug][key] != value for key, value in values.items()):
-                    self.changes.append(Change(kind, str(entry.slug), Action.updated))
-            self.session.add(row)
+            rows[entry.slug] = self._put_term(
+                kind, rows.get(entry.slug), entry, stored.get(entry.slug)
+            )
         self.session.flush()
         self.term_ids[kind] = {slug: row.id for slug, row in rows.items()}
 
+    def write_term(self, kind: str, entry: SluggedEntry) -> None:
+        """Create the term `entry`, or update the term of `kind` with its slug."""
+        model: Any = TERM_MODELS[kind]
+        row = self.session.exec(select(model).where(model.slug == entry.slug)).first()
+        row = self._put_term(kind, row, entry)
+        self.session.flush()
+        self.ids_of(kind)[entry.slug] = row.id
+
+    def delete_term(self, kind: str, slug: str) -> None:
+        """Delete the term of `kind` with `slug` (its links go with it)."""
+        model: Any = TERM_MODELS[kind]
+        row = self.session.exec(select(model).where(model.slug == slug)).one()
+        self._delete_term(kind, row)
+        self.session.flush()
+        self.ids_of(kind).pop(slug, None)
+
+    def _put_term(
+        self, kind: str, row: Any, entry: SluggedEntry, old_hash: str | None = None
+    ) -> Any:
+        """Insert `entry` as a row of `kind`, or bring `row` (its stored self, whose
+        content hash is `old_hash`) in line with it; record the change, if any."""
+        model: Any = TERM_MODELS[kind]
+        values = entry.model_dump(mode="json")
+        new_hash = digest(entry)
+        if row is None:
+            version = self._next_versions(kind, [entry.slug])[entry.slug]
+            row = model(**values, version=version)
+            self.session.add(row)
+            self._record(kind, entry.slug, Action.created, version, new_hash=new_hash)
+            return row
+        old_hash = old_hash or term_hash(kind, row.model_dump())
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+        if old_hash != new_hash:
+            row.version += 1
+            self._record(kind, entry.slug, Action.updated, row.version, old_hash, new_hash)
+        self.session.add(row)
+        return row
+
+    def _delete_term(self, kind: str, row: Any) -> None:
+        self._record(
+            kind,
+            str(row.slug),
+            Action.deleted,
+            row.version + 1,
+            old_hash=term_hash(kind, row.model_dump()),
+        )
+        # A plain DELETE: the database's ON DELETE CASCADE removes the links (of
+        # exercises that no longer have the term, rewritten after it), where the ORM
+        # would load them to blank out their keys.
+        model: Any = TERM_MODELS[kind]
+        self.session.execute(delete(model).where(model.id == row.id))
+        self.session.expunge(row)
+
     def sync_retired(self, entries: Sequence[RetiredEntry]) -> None:
         """Make the retired slugs exactly `entries`."""
+        for row in self.session.exec(select(RetiredSlug)):
+            self.content_sum.remove(
+                *retired_resource(RetiredEntry.model_validate(row.model_dump()))
+            )
         self.session.execute(delete(RetiredSlug))
         if entries:
             self.session.execute(
                 _insert(RetiredSlug), [entry.model_dump(mode="json") for entry in entries]
             )
+        for entry in entries:
+            self.content_sum.add(*retired_resource(entry))
+
+    def sync_documents(self, documents: dict[str, str]) -> None:
+        """Store each source's document text (by source slug) where it is missing or
+        differs. Not a change of the catalogue: the source's SHA-256 says which text
+        it quotes."""
+        ids = self.ids_of("source")
+        stored = dict(
+            self.session.execute(select(SourceDocument.source_id, SourceDocument.text)).all()
+        )
+        for slug, text in documents.items():
+            source_id = ids.get(slug)
+            if source_id is None or stored.get(source_id) == text:
+                continue
+            if source_id in stored:
+                self.session.execute(
+                    update(SourceDocument)
+                    .where(col(SourceDocument.source_id) == source_id)
+                    .values(text=text)
+                )
+            else:
+                self.session.execute(
+                    _insert(SourceDocument), [{"source_id": source_id, "text": text}]
+                )
+
+    def refresh_text_quality(self, source_slugs: Sequence[str]) -> None:
+        """Derive again the text quality of the evidence quoted from these sources
+        (after their garbled regions changed); an exercise whose evidence now reads
+        differently is a changed exercise."""
+        if not source_slugs:
+            return
+        self._garbled_regions = None
+        regions = self.garbled_regions()
+        ids = self.ids_of("source")
+        rows = self.session.execute(
+            sa.select(
+                col(Evidence.id),
+                col(Evidence.exercise_id),
+                col(Evidence.start),
+                col(Evidence.end),
+                col(Evidence.text_quality),
+                col(Source.slug),
+            )
+            .join(Source)
+            .where(col(Evidence.source_id).in_([ids[slug] for slug in source_slugs]))
+        ).all()
+        changed = [
+            (row.id, row.exercise_id, quality)
+            for row in rows
+            if (quality := text_quality(row.start, row.end, regions[row.slug])) != row.text_quality
+        ]
+        for evidence_id, _, quality in changed:
+            self.session.execute(
+                update(Evidence).where(col(Evidence.id) == evidence_id).values(text_quality=quality)
+            )
+        exercise_ids = sorted({exercise_id for _, exercise_id, _ in changed})
+        if exercise_ids:
+            self._touch_exercises(exercise_ids)
 
     def create_exercises(self, entries: Sequence[tuple[ExerciseEntry, str]]) -> dict[str, int]:
         """Insert exercises (each with its content hash) and their links; their ids by slug."""
         if not entries:
             return {}
-        hashes = {entry.slug: content_hash for entry, content_hash in entries}
+        versions = self._next_versions("exercise", [entry.slug for entry, _ in entries])
         created = self.session.execute(
             _insert(Exercise).returning(col(Exercise.id), col(Exercise.slug)),
             [
-                {"slug": entry.slug, **self._exercise_values(entry, content_hash)}
+                {
+                    "slug": entry.slug,
+                    "version": versions[entry.slug],
+                    **self._exercise_values(entry, content_hash),
+                }
                 for entry, content_hash in entries
             ],
         )
         ids = {slug: id for id, slug in created}
         self._insert_links([(entry, ids[entry.slug]) for entry in (e for e, _ in entries)])
-        self.changes += [Change("exercise", slug, Action.created) for slug in hashes]
+        for entry, content_hash in entries:
+            self._record(
+                "exercise", entry.slug, Action.created, versions[entry.slug], new_hash=content_hash
+            )
         return ids
 
-    def update_exercises(self, entries: Sequence[tuple[int, ExerciseEntry, str]]) -> None:
-        """Rewrite exercises (id, entry, content hash) with all their links."""
+    def update_exercises(
+        self, entries: Sequence[tuple[StoredExercise, ExerciseEntry, str]]
+    ) -> None:
+        """Rewrite exercises (as stored, new entry, new content hash) with all their links."""
         if not entries:
             return
-        ids = [id for id, _, _ in entries]
+        ids = [stored.id for stored, _, _ in entries]
         self._delete_links(ids)
         self.session.execute(
             update(Exercise),
             [
-                {"id": id, **self._exercise_values(entry, content_hash)}
-                for id, entry, content_hash in entries
+                {
+                    "id": stored.id,
+                    "version": stored.version + 1,
+                    **self._exercise_values(entry, content_hash),
+                }
+                for stored, entry, content_hash in entries
             ],
         )
-        self._insert_links([(entry, id) for id, entry, _ in entries])
-        self.changes += [Change("exercise", entry.slug, Action.updated) for _, entry, _ in entries]
+        self._insert_links([(entry, stored.id) for stored, entry, _ in entries])
+        for stored, entry, content_hash in entries:
+            self._record(
+                "exercise",
+                entry.slug,
+                Action.updated,
+                stored.version + 1,
+                stored.content_hash,
+                content_hash,
+            )
 
-    def delete_exercises(self, exercises: dict[str, int]) -> None:
-        """Delete exercises (ids by slug) and every row that refers to them, one
+    def rehash_exercises(
+        self, exercises: Sequence[tuple[str, StoredExercise, str]], *, changed: bool
+    ) -> None:
+        """Give exercises (slug, as stored, new content hash) a new content hash:
+        `changed`, because what is shown on them changed (their regressions), so they
+        are changed exercises; or not, because only the way of hashing them changed."""
+        exercises = [item for item in exercises if item[1].content_hash != item[2]]
+        if not exercises:
+            return
+        self.session.execute(
+            update(Exercise),
+            [
+                {"id": stored.id, "content_hash": content_hash}
+                | ({"version": stored.version + 1, "updated_at": self.now} if changed else {})
+                for _, stored, content_hash in exercises
+            ],
+        )
+        for slug, stored, content_hash in exercises:
+            if changed:
+                self._record(
+                    "exercise",
+                    slug,
+                    Action.updated,
+                    stored.version + 1,
+                    stored.content_hash,
+                    content_hash,
+                )
+            else:
+                self.content_sum.remove("exercise", slug, stored.content_hash)
+                self.content_sum.add("exercise", slug, content_hash)
+
+    def delete_exercises(self, exercises: dict[str, StoredExercise]) -> None:
+        """Delete exercises (as stored, by slug) and every row that refers to them, one
         statement per table (the foreign keys would cascade too, a row at a time)."""
-        ids = list(exercises.values())
+        ids = [stored.id for stored in exercises.values()]
         if not ids:
             return
         self._delete_links(ids)
@@ -182,7 +391,10 @@ class CatalogueWriter:
             )
         )
         self.session.execute(delete(Exercise).where(col(Exercise.id).in_(ids)))
-        self.changes += [Change("exercise", slug, Action.deleted) for slug in exercises]
+        for slug, stored in exercises.items():
+            self._record(
+                "exercise", slug, Action.deleted, stored.version + 1, old_hash=stored.content_hash
+            )
 
     def sync_progressions(self, wanted: set[tuple[int, int]]) -> None:
         """Make the progressions exactly `wanted` (easier id, harder id)."""
@@ -192,27 +404,132 @@ class CatalogueWriter:
                 select(Progression.easier_id, Progression.harder_id)
             )
         }
-        for easier_id, harder_id in current - wanted:
+        self._change_progressions(current - wanted, wanted - current)
+
+    def set_progressions_of(self, exercise_id: int, harder_ids: set[int]) -> None:
+        """Make the exercises one exercise leads on to exactly `harder_ids`."""
+        current = {
+            (exercise_id, harder_id)
+            for (harder_id,) in self.session.execute(
+                select(Progression.harder_id).where(col(Progression.easier_id) == exercise_id)
+            )
+        }
+        wanted = {(exercise_id, harder_id) for harder_id in harder_ids}
+        self._change_progressions(current - wanted, wanted - current)
+
+    def _change_progressions(
+        self, removed: set[tuple[int, int]], added: set[tuple[int, int]]
+    ) -> None:
+        for easier_id, harder_id in removed:
             self.session.execute(
                 delete(Progression).where(
                     col(Progression.easier_id) == easier_id,
                     col(Progression.harder_id) == harder_id,
                 )
             )
-        added = [{"easier_id": e, "harder_id": h} for e, h in sorted(wanted - current)]
         if added:
-            self.session.execute(_insert(Progression), added)
+            self.session.execute(
+                _insert(Progression),
+                [{"easier_id": e, "harder_id": h} for e, h in sorted(added)],
+            )
 
-    def move_revision(self, version: str) -> None:
-        """The catalogue is now `version`, changed at `now`: what ETags, caches and the
-        revision memo key on, so every write ends here."""
+    def move_revision(self) -> str:
+        """Append this writer's changes to the change log, and make the catalogue's
+        version the one its content now sums to, changed at `now`: what ETags, caches
+        and the revision memo key on, so every write ends here. The new version."""
+        if self.changes:
+            self.session.execute(
+                _insert(CatalogueChange),
+                [
+                    {
+                        "kind": change.kind,
+                        "slug": change.slug,
+                        "action": change.action,
+                        "version": change.version,
+                        "changed_at": self.now,
+                        **self._logged,
+                    }
+                    for change in self.changes
+                ],
+            )
+        version = self.content_sum.version()
         state = self.session.get(CatalogueState, 1)
         if state is None:
             state = CatalogueState(id=1, version=version, updated_at=self.now)
-        else:
+        elif state.version != version or self.changes:
             state.version, state.updated_at = version, self.now
+        state.content_sum = self.content_sum.hex()
+        if self.changes:
+            state.last_change = self.session.execute(
+                sa.select(sa.func.max(CatalogueChange.seq))
+            ).scalar_one()
         self.session.add(state)
         self.session.flush()
+        return version
+
+    def _record(
+        self,
+        kind: str,
+        slug: str,
+        action: Action,
+        version: int,
+        old_hash: str | None = None,
+        new_hash: str | None = None,
+    ) -> None:
+        """A change: in `changes` (for the change log) and in the content sum."""
+        self.changes.append(Change(kind, slug, action, version))
+        if old_hash is not None:
+            self.content_sum.remove(kind, slug, old_hash)
+        if new_hash is not None:
+            self.content_sum.add(kind, slug, new_hash)
+
+    def _next_versions(self, kind: str, slugs: Sequence[str]) -> dict[str, int]:
+        """The version each of `slugs` gets when created: 1, or on from the version its
+        deletion left (a slug's versions never go back, for clients that synced it)."""
+        tombstones = dict(
+            self.session.execute(
+                select(CatalogueChange.slug, sa.func.max(CatalogueChange.version))
+                .where(col(CatalogueChange.kind) == kind, col(CatalogueChange.slug).in_(slugs))
+                .group_by(col(CatalogueChange.slug))
+            ).all()
+        )
+        return {slug: tombstones.get(slug, 0) + 1 for slug in slugs}
+
+    def _stored_content_sum(self) -> ContentSum:
+        """The content sum the database holds, or (not yet kept: a database from before
+        it was) the sum of what it holds."""
+        kept = self.session.execute(
+            select(CatalogueState.content_sum).where(col(CatalogueState.id) == 1)
+        ).scalar_one_or_none()
+        if kept is not None:
+            return ContentSum.parse(kept)
+        total = ContentSum()
+        for slug, content_hash in self.session.execute(
+            select(Exercise.slug, Exercise.content_hash)
+        ):
+            total.add("exercise", slug, content_hash)
+        for kind, model in TERM_MODELS.items():
+            for row in self.session.exec(select(model)):
+                fields = row.model_dump()
+                total.add(kind, fields["slug"], term_hash(kind, fields))
+        for row in self.session.exec(select(RetiredSlug)):
+            total.add(*retired_resource(RetiredEntry.model_validate(row.model_dump())))
+        return total
+
+    def _touch_exercises(self, exercise_ids: Sequence[int]) -> None:
+        """Record exercises as changed whose rows did not change but whose detail reads
+        differently (an evidence quote's text quality)."""
+        rows = self.session.execute(
+            select(Exercise.id, Exercise.slug, Exercise.version).where(
+                col(Exercise.id).in_(exercise_ids)
+            )
+        ).all()
+        self.session.execute(
+            update(Exercise),
+            [{"id": row.id, "version": row.version + 1, "updated_at": self.now} for row in rows],
+        )
+        for row in rows:
+            self._record("exercise", row.slug, Action.updated, row.version + 1)
 
     def ids_of(self, kind: str) -> dict[str, int]:
         """The ids of the terms of `kind` by slug: as synced, or else as stored."""

@@ -8,10 +8,13 @@ when no server is reachable, except under CI=true where it must run.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,12 +27,14 @@ from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine
-from app.dependencies import AppResources, get_session
+from app.dependencies import AppResources, get_session, get_write_session
+from app.keys import create_key
 from app.main import create_app
 from app.seeding.format import ExerciseEntry
 from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, Settings, get_settings
+from app.vocabulary import KeyRole
 from tests.helpers import free_port, wait_until_ready
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
@@ -152,10 +157,53 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
+    """The app, reading and writing through the test's session (rolled back after it)."""
+
+    def write_session() -> Iterator[Session]:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()  # to the test's savepoint, as a write's error would
+            raise
+
     app = create_app()
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_write_session] = write_session
     with TestClient(app) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Authorization headers of three keys: a curator and two reviewers."""
+
+    curator: dict[str, str]
+    reviewer: dict[str, str]
+    other_reviewer: dict[str, str]
+    tokens: tuple[str, ...]
+
+
+def make_keys(session: Session) -> Keys:
+    now = datetime.now(UTC)
+    tokens = (
+        create_key(session, name="alex", role=KeyRole.curator, now=now),
+        create_key(session, name="sam", role=KeyRole.reviewer, now=now),
+        create_key(session, name="kim", role=KeyRole.reviewer, now=now),
+    )
+    curator, reviewer, other = ({"Authorization": f"Bearer {token}"} for token in tokens)
+    return Keys(curator, reviewer, other, tokens)
+
+
+@pytest.fixture
+def keys(session: Session) -> Keys:
+    """Keys in the test's database: `alex` (curator), `sam` and `kim` (reviewers)."""
+    return make_keys(session)
+
+
+@pytest.fixture
+def catalogue_dir(tmp_path: Path) -> Path:
+    """An editable copy of the test catalogue."""
+    return Path(shutil.copytree(FIXTURE_CATALOGUE, tmp_path / "catalogue"))
 
 
 @pytest.fixture

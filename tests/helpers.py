@@ -2,10 +2,14 @@
 
 import subprocess
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx2
-from sqlmodel import Session, select
+import sqlalchemy as sa
+import yaml
+from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
 from app.models import Exercise, ExerciseGoal, ExercisePhase
@@ -15,9 +19,11 @@ from bench.run import free_port
 __all__ = [
     "assert_problem",
     "copied_term_ids",
+    "edit",
     "free_port",
     "linked_term_ids",
     "slugs",
+    "snapshot",
     "wait_until_ready",
     "walk",
 ]
@@ -88,3 +94,19 @@ def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], seconds: f
             pass
         assert time.monotonic() < deadline, f"{base_url} did not become ready"
         time.sleep(0.2)
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for before/after comparisons."""
+    tables = {}
+    for table in SQLModel.metadata.sorted_tables:
+        rows = session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+        tables[table.name] = [tuple(row) for row in rows]
+    return tables
+
+
+def edit(path: Path, change: Callable[[Any], None]) -> None:
+    """Change a catalogue file's YAML data in place."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -52,7 +52,9 @@ class TestCatalogueCommand:
         path.write_text(path.read_text().replace("goals:\n- pain-relief", "goals:\n- levitation"))
         result = run(environment, "seed")
         assert result.returncode == 1
-        assert f"{path}: exercise 'moist-heat': goals: unknown slug 'levitation'" in result.stderr
+        assert (
+            f"{path}: exercise 'moist-heat': goals[0]: unknown slug 'levitation'" in result.stderr
+        )
 
     def test_verify_sources(self, environment):
         result = run(environment, "verify-sources")

@@ -12,7 +12,7 @@ from app.settings import PROJECT_ROOT
 # Lowest first. A module belongs to the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("app.vocabulary", "app.settings", "app.errors", "app.examples")),
-    ("tables", ("app.models", "app.seeding.format")),
+    ("tables", ("app.models", "app.seeding.format", "app.seeding.checking")),
     (
         "data",
         (
@@ -20,12 +20,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.queries",
             "app.writer",
             "app.seeding.reading",
+            "app.seeding.stored",
             "app.seeding.writing",
+            "app.keys",
+            "app.curation",
         ),
     ),
     ("http edge", ("app.problems", "app.security")),
     ("http", ("app.conditional", "app.pagination", "app.schemas")),
-    ("http wrappers", ("app.response_cache", "app.dependencies")),
+    ("http wrappers", ("app.response_cache", "app.dependencies", "app.auth")),
     ("routes", ("app.routes",)),
     ("entry points", ("app.main", "app.cli")),
 ]

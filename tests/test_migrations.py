@@ -120,6 +120,38 @@ class TestMigrations:
         finally:
             engine.dispose()
 
+    def test_0006_logs_what_is_there_as_created_by_seed(self, databases, database_kind):
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            catalogue = read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS)
+            with Session(engine) as session:
+                seed_catalogue(session, catalogue)
+            migrate(engine, "0005", down=True)
+            migrate(engine)
+            with engine.connect() as connection:
+
+                def rows(sql: str) -> list[tuple]:
+                    return [tuple(row) for row in connection.execute(sa.text(sql))]
+
+                resources = len(catalogue.exercises) + sum(
+                    len(terms)
+                    for terms in (
+                        catalogue.sources,
+                        catalogue.phases,
+                        catalogue.goals,
+                        catalogue.conditions,
+                    )
+                )
+                assert rows(
+                    "SELECT count(*), min(version), max(version) FROM catalogue_change "
+                    "WHERE action = 'created' AND author = 'seed' AND proposal_id IS NULL"
+                ) == [(resources, 1, 1)]
+                assert rows("SELECT DISTINCT version FROM exercise") == [(1,)]
+                assert rows("SELECT last_change FROM catalogue_state") == [(resources,)]
+        finally:
+            engine.dispose()
+
     # SQLite has no statement timeout.
     @pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
     def test_migrations_are_not_bound_by_the_request_timeout(self, databases, database_kind):

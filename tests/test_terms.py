@@ -186,7 +186,7 @@ class TestListPhases:
         body = client.get("/v1/phases").json()
         assert [p["slug"] for p in body["items"]] == ["acute", "rehab", "return-to-sport"]
         assert [p["order"] for p in body["items"]] == [1, 2, 3]
-        assert body["items"][0] == catalogue.phases[0].model_dump(mode="json")
+        assert body["items"][0] == {**catalogue.phases[0].model_dump(mode="json"), "version": 1}
         assert body["total"] == 3
 
     def test_paging_with_limit_one(self, client):
@@ -211,6 +211,7 @@ class TestGetPhase:
         assert body["criteria_to_progress"] == catalogue.phases[0].criteria_to_progress
         assert set(body) == {
             *catalogue.phases[0].model_dump(),
+            "version",
             "exercises",
             "exercises_total",
             "next_cursor",
@@ -279,7 +280,7 @@ class TestListGoals:
     def test_goals_by_slug(self, client, catalogue):
         body = client.get("/v1/goals").json()
         assert [g["slug"] for g in body["items"]] == sorted(g.slug for g in catalogue.goals)
-        assert set(body["items"][0]) == {"slug", "name", "description"}
+        assert set(body["items"][0]) == {"slug", "name", "description", "version"}
 
     def test_paging(self, client, catalogue):
         pages = walk(client, "/v1/goals", {"limit": 3})

@@ -56,6 +56,7 @@ class ListedExercise:
     position: Position | None
     difficulty: Difficulty
     updated_at: datetime
+    version: int
     equipment: list[str]
     phases: list[str]
     goals: list[str]
@@ -74,6 +75,7 @@ _LISTED_COLUMNS = (
     col(Exercise.position),
     col(Exercise.difficulty),
     col(Exercise.updated_at),
+    col(Exercise.version),
     col(Exercise.phase_ids),
     col(Exercise.goal_ids),
     sa.select(sa.func.aggregate_strings(col(ExerciseEquipment.equipment), ","))
@@ -208,6 +210,7 @@ def _listed(
             position=row.position,
             difficulty=row.difficulty,
             updated_at=row.updated_at,
+            version=row.version,
             # Sorted here, as the detail view does: a database's collation must not
             # order slugs differently on SQLite and PostgreSQL.
             equipment=sorted(row.equipment.split(",")) if row.equipment else [],

@@ -34,17 +34,18 @@ class CatalogueRevision:
 
     version: str
     updated_at: datetime
+    last_change: int | None = None
 
     @property
     def tag(self) -> str:
-        return f"{self.version}|{self.updated_at.isoformat()}"
+        return f"{self.version}|{self.updated_at.isoformat()}|{self.last_change}"
 
 
 # Plain columns, not the ORM object: every catalogue read starts here, and loading a
 # mapped instance cost more than the statement.
-_STATE = sa.select(col(CatalogueState.version), col(CatalogueState.updated_at)).where(
-    col(CatalogueState.id) == 1
-)
+_STATE = sa.select(
+    col(CatalogueState.version), col(CatalogueState.updated_at), col(CatalogueState.last_change)
+).where(col(CatalogueState.id) == 1)
 
 
 def get_revision(session: Session) -> CatalogueRevision:
@@ -57,7 +58,9 @@ def get_revision(session: Session) -> CatalogueRevision:
     row = session.connection().execute(_STATE).first()
     if row is None:
         raise DatabaseUnavailable("The catalogue has not been seeded yet.")
-    revision = CatalogueRevision(version=row.version, updated_at=row.updated_at)
+    revision = CatalogueRevision(
+        version=row.version, updated_at=row.updated_at, last_change=row.last_change
+    )
     session.info["catalogue_revision"] = (session.get_transaction(), revision)
     return revision
 

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from app.errors import CatalogueError, Gone, NotFound, Renamed
+from app.models import CatalogueChange
 from app.queries.keyset import KeysetPage
 from app.queries.revision import revision_facts
+from app.vocabulary import ChangeAction
 
 Term = TypeVar("Term", bound=SQLModel)
 Row = TypeVar("Row")
@@ -38,12 +40,22 @@ def not_found(session: Session, kind: str, slug: str) -> CatalogueError:
     """What to answer for a slug of `kind` the catalogue does not hold: its successor's
     address if it was renamed, `Gone` if it was removed, else `NotFound`."""
     retired = revision_facts(session).terms.retired
-    if (kind, slug) not in retired:
-        return NotFound(f"No {kind} with slug '{slug}'.")
-    successor = retired[(kind, slug)]
-    if successor is None:
-        return Gone(f"The {kind} '{slug}' was removed from the catalogue.")
-    return Renamed(f"The {kind} '{slug}' is now '{successor}'.", successor=successor)
+    successor = retired.get((kind, slug))
+    if successor is not None:
+        return Renamed(f"The {kind} '{slug}' is now '{successor}'.", successor=successor)
+    deleted_at = session.execute(
+        sa.select(col(CatalogueChange.changed_at))
+        .where(
+            col(CatalogueChange.kind) == kind,
+            col(CatalogueChange.slug) == slug,
+            col(CatalogueChange.action) == ChangeAction.deleted,
+        )
+        .order_by(col(CatalogueChange.seq).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if (kind, slug) in retired or deleted_at is not None:
+        return Gone(f"The {kind} '{slug}' was removed from the catalogue.", deleted_at=deleted_at)
+    return NotFound(f"No {kind} with slug '{slug}'.")
 
 
 def count_links(session: Session, link_term_id: Any, term_id: int | None, *, key: str) -> int:

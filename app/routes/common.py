@@ -41,3 +41,19 @@ def slug_path(example: str) -> Any:
         description="URL id (slug).",
         examples=[example],
     )
+
+
+# Responses every curation operation can give, besides its own.
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem("The body is not valid JSON."),
+    401: _problem("No key, or one that is unknown or revoked (see `WWW-Authenticate`)."),
+    403: _problem("The key's role, or who holds it, may not do this."),
+    404: _problem("No such proposal."),
+    409: _problem("The catalogue's state refuses it: a stale version, a decided proposal."),
+    412: _problem("`If-Match` names a version of the proposal that is no longer current."),
+    413: _problem("The body is larger than the API accepts."),
+    415: _problem("The body is not `application/json`."),
+    422: _problem("Invalid body or parameters; `errors` names each field by JSON Pointer."),
+    429: _problem("The key's writes for the hour are used up; retry after `Retry-After`."),
+    503: _problem("The database is unavailable; retry after `Retry-After` seconds."),
+}

@@ -45,6 +45,42 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# The sum a catalogue version is the hash of: one term per resource, added mod 2**256,
+# so that a change to one resource moves the version without reading the others, and
+# equal content always has an equal version, however it was written.
+_SUM_MODULUS = 1 << 256
+
+
+def resource_term(kind: str, slug: str, content_hash: str) -> int:
+    """One resource's share of the catalogue's content sum."""
+    hashed = hashlib.sha256(f"{kind}\0{slug}\0{content_hash}".encode()).digest()
+    return int.from_bytes(hashed, "big")
+
+
+class ContentSum:
+    """The catalogue's content as a sum of one hash per resource (`resource_term`)."""
+
+    def __init__(self, value: int = 0):
+        self.value = value % _SUM_MODULUS
+
+    @classmethod
+    def parse(cls, text: str) -> "ContentSum":
+        return cls(int(text, 16))
+
+    def add(self, kind: str, slug: str, content_hash: str) -> None:
+        self.value = (self.value + resource_term(kind, slug, content_hash)) % _SUM_MODULUS
+
+    def remove(self, kind: str, slug: str, content_hash: str) -> None:
+        self.value = (self.value - resource_term(kind, slug, content_hash)) % _SUM_MODULUS
+
+    def hex(self) -> str:
+        return f"{self.value:064x}"
+
+    def version(self) -> str:
+        """The catalogue version: equal content, equal version."""
+        return hashlib.sha256(self.hex().encode()).hexdigest()
+
+
 def text_quality(start: int, end: int, garbled_regions: Sequence[Sequence[int]]) -> TextQuality:
     """`garbled` when the span [start, end) of a document reaches into one of its
     garbled regions, else `clear`."""
@@ -190,13 +226,32 @@ class ExerciseEntry(SluggedEntry):
     evidence: list[EvidenceEntry] = Field(min_length=1)
 
 
+def canonical(entry: ExerciseEntry) -> ExerciseEntry:
+    """`entry` with its unordered lists (equipment, regions, goals, progressions,
+    contraindications, phases) in one order: as the database keeps it, and so as the
+    catalogue's export writes it back."""
+    phase_order = list(PhaseSlug)
+    return entry.model_copy(
+        update={
+            "equipment": sorted(entry.equipment),
+            "body_regions": sorted(entry.body_regions),
+            "goals": sorted(entry.goals),
+            "progressions": sorted(entry.progressions),
+            "contraindications": sorted(entry.contraindications, key=lambda c: c.condition),
+            "phases": sorted(entry.phases, key=lambda p: phase_order.index(p.phase)),
+        }
+    )
+
+
 class SourceEntry(SluggedEntry):
     slug: Slug
     title: Text
     kind: SourceKind
     author: str | None = None
     publisher: str | None = None
-    file: Text
+    file: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")] = Field(
+        description="The document's file name beside the catalogue (no directories)."
+    )
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     credibility_notes: list[Text] = []
     garbled_regions: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]] = Field(
@@ -247,3 +302,23 @@ class RetiredEntry(Strict):
     slug: Slug
     successor: Slug | None = None
     note: Text
+
+
+def exercise_hash(entry: ExerciseEntry, regressions: Sequence[str]) -> str:
+    """The content hash of an exercise: its entry (in canonical order), and the easier
+    exercises leading to it (shown on it, though recorded on them)."""
+    return digest({"entry": canonical(entry), "regressions": sorted(regressions)})
+
+
+def retired_resource(entry: RetiredEntry) -> tuple[str, str, str]:
+    """A retired slug as a resource of the catalogue version: (kind, slug, hash)."""
+    return "retired", f"{entry.kind}/{entry.slug}", digest(entry)
+
+
+# The seed format's entry for each kind of term.
+TERM_ENTRIES: dict[str, type[SluggedEntry]] = {
+    "source": SourceEntry,
+    "phase": PhaseEntry,
+    "goal": TermEntry,
+    "condition": ConditionEntry,
+}

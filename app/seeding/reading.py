@@ -2,9 +2,8 @@
 documents: never touches the database, and raises `SeedError` naming the file, the
 exercise and the field of every problem it finds."""
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -14,8 +13,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from app.errors import SeedError
+from app.seeding.checking import (
+    CitedSource,
+    Known,
+    check_exercise,
+    check_source,
+    dotted,
+    format_problems,
+    progression_cycles,
+)
 from app.seeding.format import (
     ConditionEntry,
+    ContentSum,
     ExerciseEntry,
     PhaseEntry,
     RetiredEntry,
@@ -23,15 +32,10 @@ from app.seeding.format import (
     SourceEntry,
     TermEntry,
     digest,
+    exercise_hash,
+    retired_resource,
 )
-from app.vocabulary import (
-    EvidenceField,
-    InstructionsBasis,
-    PhaseBasis,
-    PhaseSlug,
-    RetiredKind,
-    TextQuality,
-)
+from app.vocabulary import PhaseSlug, RetiredKind
 
 Entry = TypeVar("Entry", bound=SluggedEntry)
 Listed = TypeVar("Listed", bound=BaseModel)
@@ -48,18 +52,38 @@ class Catalogue:
     exercises: list[ExerciseEntry]
     retired: list[RetiredEntry] = field(default_factory=list)
 
-    def version(self) -> str:
-        """A hash of the whole content: equal catalogues have equal versions."""
-        return digest(
-            {
-                "sources": self.sources,
-                "phases": self.phases,
-                "goals": self.goals,
-                "conditions": self.conditions,
-                "exercises": sorted(self.exercises, key=lambda entry: entry.slug),
-                "retired": self.retired,
-            }
+    # Each source's document text, by source slug.
+    documents: dict[str, str] = field(default_factory=dict)
+
+    def resource_hashes(self) -> Iterator[tuple[str, str, str]]:
+        """(kind, slug, content hash) of every resource, retired slugs included: what
+        the catalogue version sums."""
+        terms: tuple[tuple[str, Sequence[SluggedEntry]], ...] = (
+            ("source", self.sources),
+            ("phase", self.phases),
+            ("goal", self.goals),
+            ("condition", self.conditions),
         )
+        for kind, entries in terms:
+            for entry in entries:
+                yield kind, entry.slug, digest(entry)
+        regressions = self.regressions()
+        for exercise in self.exercises:
+            yield (
+                "exercise",
+                exercise.slug,
+                exercise_hash(exercise, regressions.get(exercise.slug, [])),
+            )
+        for retired in self.retired:
+            yield retired_resource(retired)
+
+    def version(self) -> str:
+        """The version of the whole content: equal catalogues have equal versions, as
+        does the database once this catalogue is written (see `ContentSum`)."""
+        total = ContentSum()
+        for kind, slug, content_hash in self.resource_hashes():
+            total.add(kind, slug, content_hash)
+        return total.version()
 
     def regressions(self) -> dict[str, list[str]]:
         """For each exercise, the easier exercises that lead on to it."""
@@ -97,6 +121,7 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
             exercises.append((path, entry))
     if problems:
         raise SeedError(problems)
+    documents = _read_documents(documents_dir, catalogue_dir / "sources.yaml", sources, problems)
     catalogue = Catalogue(
         sources=sources,
         phases=phases,
@@ -104,8 +129,8 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
         conditions=conditions,
         exercises=[entry for _, entry in exercises],
         retired=retired,
+        documents=documents,
     )
-    documents = _read_documents(documents_dir, catalogue_dir / "sources.yaml", sources, problems)
     problems += check_catalogue(catalogue, exercises, documents)
     if problems:
         raise SeedError(problems)
@@ -123,11 +148,10 @@ def _load_yaml(path: Path, problems: list[str]) -> Any:
 
 
 def _validation_problems(path: Path, error: ValidationError, prefix: str = "") -> list[str]:
-    problems = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"])
-        problems.append(f"{path}: {prefix}{location}: {item['msg']}")
-    return problems
+    return [
+        f"{path}: {prefix}{dotted(problem.pointer)}: {problem.message}"
+        for problem in format_problems(error)
+    ]
 
 
 def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | None:
@@ -186,7 +210,8 @@ def _check_unique(where: Path, slugs: Iterable[str], problems: list[str]) -> Non
 def _read_documents(
     documents_dir: Path, sources_file: Path, sources: list[SourceEntry], problems: list[str]
 ) -> dict[str, str]:
-    """The text of each source document, by source slug, checked against its SHA-256."""
+    """The text of each source document, by source slug (checked against its SHA-256
+    with the rest of the source by `check_source`)."""
     documents = {}
     for source in sources:
         path = documents_dir / source.file
@@ -195,13 +220,10 @@ def _read_documents(
         except FileNotFoundError:
             problems.append(f"{sources_file}: source '{source.slug}': file {path} not found")
             continue
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != source.sha256:
-            problems.append(
-                f"{sources_file}: source '{source.slug}': sha256 of {path} is {digest}, "
-                f"not {source.sha256} (the document changed: offsets may no longer hold)"
-            )
-        documents[source.slug] = raw.decode("utf-8")
+        try:
+            documents[source.slug] = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(f"{sources_file}: source '{source.slug}': {path} is not UTF-8: {error}")
     return documents
 
 
@@ -210,122 +232,45 @@ def check_catalogue(
     exercises: Sequence[tuple[Path, ExerciseEntry]],
     documents: dict[str, str],
 ) -> list[str]:
-    """Checks across files: references resolve, quotes match, no claim rests on garbled
-    text alone, stated phases have their evidence, progressions are acyclic."""
+    """Checks across files, each entry by the shared checker (`app.seeding.checking`)
+    against the whole catalogue: references resolve, quotes match, no claim rests on
+    garbled text alone, stated phases have their evidence; and progressions are acyclic."""
     problems: list[str] = []
-    sources = {source.slug: source for source in catalogue.sources}
     phase_slugs = sorted(phase.slug for phase in catalogue.phases)
     if phase_slugs != sorted(PhaseSlug):
         problems.append(f"phases.yaml: expected exactly the phases {sorted(PhaseSlug)}")
-    goals = {goal.slug for goal in catalogue.goals}
-    conditions = {condition.slug for condition in catalogue.conditions}
-    exercise_slugs = {entry.slug for _, entry in exercises}
     _check_unique(Path("exercises"), [entry.slug for _, entry in exercises], problems)
-    subjects: dict[EvidenceField, set[str]] = {
-        EvidenceField.phase: set(phase_slugs),
-        EvidenceField.goal: goals,
-        EvidenceField.contraindication: conditions,
-        EvidenceField.progression: exercise_slugs,
-    }
-
-    problems += _check_garbled_regions(catalogue.sources, documents)
+    for source in catalogue.sources:
+        problems += [
+            f"sources.yaml: source '{source.slug}': {dotted(problem.pointer)}: {problem.message}"
+            for problem in check_source(source, documents.get(source.slug))
+        ]
     problems += _check_retired(catalogue)
-
+    known = catalogue_known(catalogue, documents)
     for path, entry in exercises:
-        where = f"{path}: exercise '{entry.slug}'"
-
-        unknown = (
-            ("goals", [slug for slug in entry.goals if slug not in goals]),
-            (
-                "contraindications",
-                [c.condition for c in entry.contraindications if c.condition not in conditions],
-            ),
-            # Not another exercise: a slug nothing has, or the exercise's own. (No set
-            # difference per exercise: that is quadratic in the catalogue's size.)
-            (
-                "progressions",
-                [s for s in entry.progressions if s not in exercise_slugs or s == entry.slug],
-            ),
-        )
-        for field_name, values in unknown:
-            problems += [f"{where}: {field_name}: unknown slug '{value}'" for value in values]
-        listed: tuple[tuple[str, Sequence[str]], ...] = (
-            ("goals", entry.goals),
-            ("phases", [p.phase for p in entry.phases]),
-            ("contraindications", [c.condition for c in entry.contraindications]),
-            ("progressions", entry.progressions),
-            ("equipment", entry.equipment),
-            ("body_regions", entry.body_regions),
-        )
-        for name, listed_slugs in listed:
-            if len(set(listed_slugs)) != len(listed_slugs):
-                problems.append(f"{where}: {name}: listed twice")
-        if entry.dosage.stated_fields() and not any(
-            item.field == EvidenceField.dosage for item in entry.evidence
-        ):
-            problems.append(f"{where}: dosage: numbers given but no evidence with field 'dosage'")
-        fields = {item.field for item in entry.evidence}
-        if entry.instructions_basis == InstructionsBasis.sourced and (
-            EvidenceField.instructions not in fields
-        ):
-            problems.append(
-                f"{where}: instructions_basis: 'sourced', but no evidence with field "
-                "'instructions' (mark the steps 'editorial' if no source describes them)"
-            )
-        if entry.mistakes and EvidenceField.mistakes not in fields:
-            problems.append(f"{where}: mistakes: listed but no evidence with field 'mistakes'")
-        phase_evidence = {
-            item.subject for item in entry.evidence if item.field == EvidenceField.phase
-        }
-        for membership in entry.phases:
-            if membership.basis == PhaseBasis.stated and membership.phase not in phase_evidence:
-                problems.append(
-                    f"{where}: phases: '{membership.phase}' is stated, but no evidence with "
-                    f"field 'phase' and subject '{membership.phase}' says so"
-                )
-        # Each claim (field and subject) and whether any of its quotes is clear.
-        claims: dict[tuple[str, str | None], bool] = {}
-        for index, item in enumerate(entry.evidence):
-            at = f"{where}: evidence[{index}]"
-            document = documents.get(item.source)
-            if document is None:
-                problems.append(f"{at}.source: unknown source '{item.source}'")
-            elif document[item.start : item.end] != item.quote:
-                found = document.find(item.quote)
-                hint = f" (it is at {found}..{found + len(item.quote)})" if found >= 0 else ""
-                problems.append(
-                    f"{at}.quote: not found verbatim at {item.start}..{item.end} "
-                    f"of '{item.source}'{hint}"
-                )
-            known_subjects = subjects.get(item.field)
-            if item.subject and known_subjects is not None and item.subject not in known_subjects:
-                problems.append(f"{at}.subject: unknown {item.field} '{item.subject}'")
-            source = sources.get(item.source)
-            clear = source is None or source.text_quality(item.start, item.end) == TextQuality.clear
-            claim = (str(item.field), item.subject)
-            claims[claim] = claims.get(claim, False) or clear
-        for (claim_field, subject), any_clear in claims.items():
-            if not any_clear:
-                about = f" '{subject}'" if subject else ""
-                problems.append(
-                    f"{where}: {claim_field}{about}: rests on garbled text alone (every quote for "
-                    "it lies in a garbled region); add a clear quote or drop the claim"
-                )
-    problems += _progression_cycles([entry for _, entry in exercises])
+        problems += [
+            f"{path}: exercise '{entry.slug}': {dotted(problem.pointer)}: {problem.message}"
+            for problem in check_exercise(entry, known)
+        ]
+    harder = {entry.slug: entry.progressions for _, entry in exercises}
+    problems += [
+        f"progressions: cycle {' -> '.join(cycle)}" for cycle in progression_cycles(harder)
+    ]
     return problems
 
 
-def _check_garbled_regions(sources: Sequence[SourceEntry], documents: dict[str, str]) -> list[str]:
-    problems = []
-    for source in sources:
-        document = documents.get(source.slug)
-        for start, end in source.garbled_regions:
-            if document is not None and end > len(document):
-                problems.append(
-                    f"sources.yaml: source '{source.slug}': garbled region [{start}, {end}) "
-                    f"runs past the end of the document ({len(document)} characters)"
-                )
-    return problems
+def catalogue_known(catalogue: Catalogue, documents: dict[str, str]) -> Known:
+    """The whole catalogue, as what each of its entries may refer to."""
+    return Known(
+        phases={phase.slug for phase in catalogue.phases},
+        goals={goal.slug for goal in catalogue.goals},
+        conditions={condition.slug for condition in catalogue.conditions},
+        exercises={entry.slug for entry in catalogue.exercises},
+        sources={
+            source.slug: CitedSource(documents.get(source.slug), source.garbled_regions)
+            for source in catalogue.sources
+        },
+    )
 
 
 def _check_retired(catalogue: Catalogue) -> list[str]:
@@ -342,25 +287,4 @@ def _check_retired(catalogue: Catalogue) -> list[str]:
             problems.append(f"{where}: is retired but still in use")
         if entry.successor is not None and entry.successor not in live[entry.kind]:
             problems.append(f"{where}: successor '{entry.successor}' is not a {entry.kind}")
-    return problems
-
-
-def _progression_cycles(exercises: list[ExerciseEntry]) -> list[str]:
-    harder = {entry.slug: entry.progressions for entry in exercises}
-    problems = []
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(slug: str, path: list[str]) -> None:
-        state[slug] = 1
-        for following in harder.get(slug, []):
-            if state.get(following) == 1:
-                cycle = [*path[path.index(following) :], following]
-                problems.append(f"progressions: cycle {' -> '.join(cycle)}")
-            elif following not in state:
-                visit(following, [*path, following])
-        state[slug] = 2
-
-    for slug in sorted(harder):
-        if slug not in state:
-            visit(slug, [slug])
     return problems

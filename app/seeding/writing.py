@@ -1,20 +1,29 @@
 """Load a checked catalogue into the database through the catalogue writer, in one
 transaction, touching only what changed: an unchanged catalogue changes no row, no
-`updated_at` and not the catalogue version."""
+`updated_at` and not the catalogue version. Every change is logged with author `seed`.
+
+A resource whose latest change came from an approved proposal is kept as it is (and
+reported) unless the seed is told to `overwrite`: the catalogue written is the files'
+with those resources as the database holds them, checked again as a whole."""
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
+from app.errors import SeedError
 from app.models import CatalogueState
-from app.seeding.format import ExerciseEntry
-from app.seeding.reading import Catalogue
-from app.writer import Action, CatalogueWriter, StoredExercise, exercise_hash
+from app.seeding.format import ExerciseEntry, digest, exercise_hash
+from app.seeding.reading import Catalogue, check_catalogue
+from app.seeding.stored import curated, stored_documents, stored_exercises, stored_terms
+from app.vocabulary import ChangeAction
+from app.writer import Action, CatalogueWriter, StoredExercise, lock_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +40,9 @@ class SeedReport:
     inserted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # Resources changed through the API that the files would have changed, left as
+    # they are: "exercise 'slug'".
+    kept: list[str] = field(default_factory=list)
 
 
 def seed_catalogue(
@@ -39,17 +51,23 @@ def seed_catalogue(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
+    overwrite: bool = False,
 ) -> SeedReport:
     """Write `catalogue` in one transaction; roll everything back on any error.
+    Resources last changed through the API are kept unless `overwrite`.
 
     `progress`, if given, is called with (exercises done, exercises in the catalogue)
     as the exercises are written, and with (total, total) once they all are."""
     now = now or datetime.now(UTC)
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            # Replicas starting together must not seed at the same time.
-            session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        # Replicas starting together must not seed at the same time, nor seed while an
+        # approval is applied.
+        lock_catalogue(session)
+        kept: list[str] = []
+        if not overwrite:
+            catalogue, kept = keep_curated(session, catalogue)
         report = _write(session, catalogue, now, progress or (lambda done, total: None))
+        report.kept = kept
         session.commit()
     except Exception:
         session.rollback()
@@ -80,6 +98,74 @@ def refresh_planner_statistics(session: Session) -> None:
     session.commit()
 
 
+def keep_curated(session: Session, catalogue: Catalogue) -> tuple[Catalogue, list[str]]:
+    """`catalogue` with each resource last changed through the API as the database
+    holds it (or without it, if the API deleted it), and those of them the files would
+    have changed. Raises `SeedError` if the result does not hold together."""
+    kept_resources = curated(session)
+    if not kept_resources:
+        return catalogue, []
+    by_kind: dict[str, list[Any]] = {
+        "source": list(catalogue.sources),
+        "phase": list(catalogue.phases),
+        "goal": list(catalogue.goals),
+        "condition": list(catalogue.conditions),
+        "exercise": list(catalogue.exercises),
+    }
+    documents = dict(catalogue.documents)
+    kept: list[str] = []
+    regressions = catalogue.regressions()
+    for kind, entries in by_kind.items():
+        slugs = sorted(slug for k, slug in kept_resources if k == kind)
+        if not slugs:
+            continue
+        live = [slug for slug in slugs if kept_resources[(kind, slug)] != ChangeAction.deleted]
+        stored: dict[str, Any] = (
+            stored_exercises(session, live)
+            if kind == "exercise"
+            else {entry.slug: entry for entry in stored_terms(session, kind, live)}
+        )
+        in_files = {entry.slug: entry for entry in entries}
+        for slug in slugs:
+            ours, theirs = stored.get(slug), in_files.get(slug)
+            if _content(kind, ours, regressions) != _content(kind, theirs, regressions):
+                kept.append(f"{kind} '{slug}'")
+        entries[:] = [entry for entry in entries if entry.slug not in set(slugs)]
+        entries += stored.values()
+        entries.sort(key=lambda entry: entry.slug)
+        if kind == "source":
+            documents.update(stored_documents(session, live))
+    merged = Catalogue(
+        sources=by_kind["source"],
+        phases=sorted(by_kind["phase"], key=lambda entry: entry.order),
+        goals=by_kind["goal"],
+        conditions=by_kind["condition"],
+        exercises=by_kind["exercise"],
+        retired=catalogue.retired,
+        documents=documents,
+    )
+    exercises = [(Path("exercises") / f"{entry.slug}.yaml", entry) for entry in merged.exercises]
+    problems = check_catalogue(merged, exercises, documents)
+    if problems:
+        raise SeedError(
+            [
+                *problems,
+                "(the catalogue files, with the resources changed through the API kept as "
+                f"they are: {', '.join(kept) or 'none differ'}; seed with --overwrite to "
+                "replace them with the files)",
+            ]
+        )
+    return merged, kept
+
+
+def _content(kind: str, entry: Any, regressions: dict[str, list[str]]) -> str | None:
+    if entry is None:
+        return None
+    if kind == "exercise":
+        return exercise_hash(entry, regressions.get(entry.slug, []))
+    return digest(entry)
+
+
 def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Progress) -> SeedReport:
     version = catalogue.version()
     total = len(catalogue.exercises)
@@ -91,6 +177,10 @@ def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Prog
 
     writer = CatalogueWriter(session, now=now)
     writer.sync_terms("source", catalogue.sources)
+    writer.sync_documents(catalogue.documents)
+    writer.refresh_text_quality(
+        [c.slug for c in writer.changes if c.kind == "source" and c.action == Action.updated]
+    )
     writer.sync_terms("phase", catalogue.phases)
     writer.sync_terms("goal", catalogue.goals)
     writer.sync_terms("condition", catalogue.conditions)
@@ -101,7 +191,7 @@ def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Prog
     gone = sorted(set(stored) - wanted)
     for start in range(0, len(gone), CHUNK_SIZE):
         writer.delete_exercises(
-            {slug: stored.pop(slug).id for slug in gone[start : start + CHUNK_SIZE]}
+            {slug: stored.pop(slug) for slug in gone[start : start + CHUNK_SIZE]}
         )
 
     regressions = catalogue.regressions()
@@ -117,7 +207,7 @@ def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Prog
             for harder in entry.progressions
         }
     )
-    writer.move_revision(version)
+    report.version = writer.move_revision()
 
     for change in writer.changes:
         if change.kind == "exercise":
@@ -139,15 +229,27 @@ def _write_exercises(
     """Insert the new exercises among `entries` and rewrite the changed ones; leave
     unchanged ones alone. `stored` learns the new exercises' ids."""
     inserted: list[tuple[ExerciseEntry, str]] = []
-    updated: list[tuple[int, ExerciseEntry, str]] = []
+    updated: list[tuple[StoredExercise, ExerciseEntry, str]] = []
+    rehashed: list[tuple[str, StoredExercise, str]] = []
     for entry in entries:
-        content_hash = exercise_hash(entry, regressions.get(entry.slug, []))
+        entry_regressions = regressions.get(entry.slug, [])
+        content_hash = exercise_hash(entry, entry_regressions)
         row = stored.get(entry.slug)
         if row is None:
             inserted.append((entry, content_hash))
+        elif row.content_hash == _legacy_hash(entry, entry_regressions):
+            rehashed.append((entry.slug, row, content_hash))
         elif row.content_hash != content_hash:
-            updated.append((row.id, entry, content_hash))
+            updated.append((row, entry, content_hash))
+    writer.rehash_exercises(rehashed, changed=False)
     writer.update_exercises(updated)
     hashes = {entry.slug: content_hash for entry, content_hash in inserted}
     for slug, id in writer.create_exercises(inserted).items():
-        stored[slug] = StoredExercise(id, hashes[slug])
+        stored[slug] = StoredExercise(id, hashes[slug], 1)
+
+
+def _legacy_hash(entry: ExerciseEntry, regressions: list[str]) -> str:
+    """An exercise's content hash as databases seeded before the change log kept it
+    (its entry as written, not in canonical order): unchanged content hashed that way
+    only needs its hash brought up to date."""
+    return digest({"entry": entry, "regressions": regressions})
