@@ -110,6 +110,28 @@ def serve(
     )
 
 
+@cli.command("export")
+def export(
+    directory: Annotated[
+        Path, typer.Argument(help="A new directory: gets catalogue/ and the documents.")
+    ],
+) -> None:
+    """Write the catalogue, changes made through the API included, in the seed format
+    (as seed/ lays it out). Seeding it (SEED_DIR=DIRECTORY catalogue seed) reproduces the
+    same catalogue version."""
+    from app.seeding.exporting import export_catalogue
+
+    try:
+        with _session() as session:
+            report = export_catalogue(session, directory)
+    except SeedError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"exported {report.exercises} exercises and {report.documents} documents to {directory}"
+    )
+
+
 @cli.command("verify-sources")
 def verify_sources() -> None:
     """Check every source document's SHA-256 and every evidence quote at its offsets."""

@@ -181,6 +181,8 @@ def _document_problems_as_problem_json(app: FastAPI) -> None:
         schema = generate()
         for path in schema["paths"].values():
             for operation in path.values():
+                # The reads are public, and say so (a write names its bearer scheme).
+                operation.setdefault("security", [])
                 for response in operation.get("responses", {}).values():
                     content = response.get("content", {})
                     if PROBLEM_JSON in content and "application/json" in content:

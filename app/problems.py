@@ -209,13 +209,19 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = str(error.detail)
         if error.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}."
+        headers = dict(error.headers) if error.headers else {}
+        if error.status_code == 405:
+            # Starlette names the methods of the first route with this path; a path can
+            # have several (GET and POST /v1/proposals), and HEAD is answered as GET.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}."
         return problem_response(
             error.status_code,
             title,
             detail,
             slug=title.lower().replace(" ", "-"),
             instance=request.url.path,
-            headers=dict(error.headers) if error.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(OperationalError)
@@ -235,6 +241,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         # Only reached for errors outside UnexpectedErrorMiddleware (in middlewares).
         return _internal_error(request, logged=True)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 class UnexpectedErrorMiddleware:

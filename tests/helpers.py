@@ -14,16 +14,24 @@ from starlette.testclient import TestClient
 
 from app.models import Exercise, ExerciseGoal, ExercisePhase
 from app.problems import PROBLEM_JSON
+from app.settings import PROJECT_ROOT
 from bench.run import free_port
 
 __all__ = [
+    "UPDATE_REASON",
+    "approve",
     "assert_problem",
     "copied_term_ids",
     "edit",
+    "exercise_data",
     "free_port",
     "linked_term_ids",
+    "pointers",
+    "propose",
+    "propose_summary",
     "slugs",
     "snapshot",
+    "term_data",
     "wait_until_ready",
     "walk",
 ]
@@ -110,3 +118,54 @@ def edit(path: Path, change: Callable[[Any], None]) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+# Curation: proposals as a client makes them.
+
+UPDATE_REASON = "Plainer words."
+# In-process (the app's test client) or over a socket (a served app).
+Client = TestClient | httpx2.Client
+
+
+def exercise_data(slug: str) -> dict[str, Any]:
+    """An exercise of the test catalogue in the seed format, as a proposal's data."""
+    path = PROJECT_ROOT / "tests" / "fixtures" / "catalogue" / "exercises" / f"{slug}.yaml"
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def term_data(kind: str, slug: str) -> dict[str, Any]:
+    files = {"goal": "goals", "condition": "conditions", "source": "sources", "phase": "phases"}
+    entries = yaml.safe_load(
+        (PROJECT_ROOT / "tests" / "fixtures" / "catalogue" / f"{files[kind]}.yaml").read_text()
+    )
+    return dict(next(entry for entry in entries if entry["slug"] == slug))
+
+
+def propose(client: Client, headers: dict[str, str], **body: Any) -> Any:
+    body.setdefault("reason", UPDATE_REASON)
+    return client.post("/v1/proposals", json=body, headers=headers)
+
+
+def propose_summary(client: Client, keys: Any, summary: str, **extra: Any) -> Any:
+    data = exercise_data("moist-heat") | {"summary": summary}
+    response = propose(
+        client,
+        keys.curator,
+        kind="exercise",
+        action="update",
+        slug="moist-heat",
+        base_version=1,
+        data=data,
+        **extra,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def approve(client: Client, headers: dict[str, str], proposal_id: int, **body: Any) -> Any:
+    return client.post(f"/v1/proposals/{proposal_id}/approve", json=body or None, headers=headers)
+
+
+def pointers(body: dict[str, Any]) -> list[str]:
+    return [error["pointer"] for error in body["errors"]]

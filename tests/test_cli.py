@@ -98,3 +98,37 @@ class TestCatalogueCommand:
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+class TestKeysCommand:
+    def test_create_list_revoke(self, environment):
+        assert run(environment, "migrate").returncode == 0
+        created = run(environment, "keys", "create", "alex", "--role", "curator")
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip()
+        assert key.startswith("eck_")
+        listed = run(environment, "keys", "list")
+        assert listed.stdout.startswith("alex  curator  created ")
+        assert key.split("_", 2)[2] not in listed.stdout
+        assert run(environment, "keys", "create", "alex", "--role", "reviewer").returncode == 1
+        assert run(environment, "keys", "revoke", "alex").stdout == "revoked alex\n"
+        assert "  revoked " in run(environment, "keys", "list").stdout
+        assert run(environment, "keys", "revoke", "nobody").returncode == 1
+
+    def test_an_unknown_role_is_refused(self, environment):
+        assert run(environment, "migrate").returncode == 0
+        result = run(environment, "keys", "create", "alex", "--role", "admin")
+        assert result.returncode == 2
+        assert run(environment, "keys", "list").stdout == ""
+
+
+class TestExportCommand:
+    def test_an_export_seeds_to_the_same_catalogue(self, environment, tmp_path):
+        assert run(environment, "migrate").returncode == 0
+        assert run(environment, "seed").returncode == 0
+        exported = run(environment, "export", str(tmp_path / "export"))
+        assert exported.stdout == f"exported 8 exercises and 5 documents to {tmp_path / 'export'}\n"
+        reseeded = run({**environment, "SEED_DIR": str(tmp_path / "export")}, "seed")
+        assert reseeded.returncode == 0, reseeded.stderr
+        assert reseeded.stdout.endswith("already up to date\n")
+        assert run(environment, "export", str(tmp_path / "export")).returncode == 1

@@ -27,8 +27,8 @@ from sqlmodel import Session
 from app.database import build_engine
 from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
-from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, migrate
-from tests.helpers import free_port, wait_until_ready
+from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, TemporaryDatabases, make_keys, migrate
+from tests.helpers import approve, free_port, propose_summary, wait_until_ready
 
 # Each version is always written with the same time, so its bytes (which include
 # `updated_at`) are the same every time it comes back.
@@ -199,3 +199,47 @@ class TestReadsDuringReseed:
         assert {key for key in seen} == {
             (url, version) for url in URLS for version in ("old", "new")
         }
+
+
+class TestApprovalReachesEveryWorker:
+    def test_every_worker_serves_an_approved_change_within_two_seconds(
+        self, databases: TemporaryDatabases, database_kind: str
+    ):
+        url = databases.create(database_kind)
+        engine = build_engine(url)
+        migrate(engine)
+        with Session(engine) as session:
+            seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+            keys = make_keys(session)
+        port = free_port()
+        # Two workers with the response cache at its production setting.
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "catalogue"),
+                "serve",
+                "--no-setup",
+                "--port",
+                str(port),
+            ],
+            env={**os.environ, "DATABASE_URL": url, "WEB_CONCURRENCY": "2"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(base_url, server)
+            with httpx2.Client(base_url=base_url, timeout=10) as client:
+                old = {client.get("/v1/exercises/moist-heat").headers["etag"] for _ in range(40)}
+                assert len(old) == 1
+                proposal = propose_summary(client, keys, "Approved a moment ago.")
+                response = approve(client, keys.reviewer, proposal["id"])
+                assert response.status_code == 200, response.text
+                approved_at = time.monotonic()
+                time.sleep(max(0.0, approved_at + 2.0 - time.monotonic()))
+                seen = [client.get("/v1/exercises/moist-heat") for _ in range(40)]
+            assert {r.json()["summary"] for r in seen} == {"Approved a moment ago."}
+            assert {r.headers["etag"] for r in seen}.isdisjoint(old)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            engine.dispose()

@@ -2,66 +2,33 @@
 approval by a second reviewer in one transaction, and what the public read shows after."""
 
 import copy
+import hashlib
 import logging
-from typing import Any
+import threading
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-import yaml
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.dependencies import get_session, get_write_session
 from app.keys import revoke_key
 from app.main import create_app
-from app.models import CatalogueState, Exercise
 from app.settings import Settings
-from tests.conftest import FIXTURE_CATALOGUE, Keys
-from tests.helpers import assert_problem
-
-UPDATE_REASON = "Plainer words."
-
-
-def exercise_data(slug: str) -> dict[str, Any]:
-    """An exercise of the test catalogue in the seed format, as a proposal's data."""
-    path = FIXTURE_CATALOGUE / "exercises" / f"{slug}.yaml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
-
-
-def term_data(kind: str, slug: str) -> dict[str, Any]:
-    files = {"goal": "goals", "condition": "conditions", "source": "sources", "phase": "phases"}
-    entries = yaml.safe_load((FIXTURE_CATALOGUE / f"{files[kind]}.yaml").read_text())
-    return dict(next(entry for entry in entries if entry["slug"] == slug))
-
-
-def propose(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
-    body.setdefault("reason", UPDATE_REASON)
-    return client.post("/v1/proposals", json=body, headers=headers)
-
-
-def propose_summary(client: TestClient, keys: Keys, summary: str, **extra: Any) -> Any:
-    data = exercise_data("moist-heat") | {"summary": summary}
-    response = propose(
-        client,
-        keys.curator,
-        kind="exercise",
-        action="update",
-        slug="moist-heat",
-        base_version=1,
-        data=data,
-        **extra,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def approve(client: TestClient, headers: dict[str, str], proposal_id: int, **body: Any) -> Any:
-    return client.post(f"/v1/proposals/{proposal_id}/approve", json=body or None, headers=headers)
-
-
-def pointers(body: dict[str, Any]) -> list[str]:
-    return [error["pointer"] for error in body["errors"]]
+from app.writer import CatalogueWriter
+from tests.conftest import Keys, make_keys
+from tests.helpers import (
+    UPDATE_REASON,
+    approve,
+    assert_problem,
+    exercise_data,
+    pointers,
+    propose,
+    propose_summary,
+    snapshot,
+    term_data,
+)
 
 
 class TestKeys:
@@ -88,7 +55,7 @@ class TestKeys:
 
     def test_a_revoked_key_is_refused_at_once(self, client, keys, session):
         assert client.get("/v1/proposals", headers=keys.curator).status_code == 200
-        revoke_key(session, name="alex", now=datetime_now())
+        revoke_key(session, name="alex", now=datetime.now(UTC))
         assert_problem(client.get("/v1/proposals", headers=keys.curator), 401)
 
     def test_keys_are_stored_only_as_salted_hashes(self, session, keys):
@@ -111,12 +78,6 @@ class TestKeys:
             secret = token.split("_", 2)[2]
             assert secret not in caplog.text
             assert secret not in bodies
-
-
-def datetime_now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 class TestCreateProposal:
@@ -321,8 +282,6 @@ class TestCreateProposal:
         assert pointers(body) == ["/data/sha256", "/data/garbled_regions/0"]
 
     def test_a_document_over_1_mib_is_refused(self, client, keys):
-        import hashlib
-
         text = "x" * (1024 * 1024 + 1)
         data = {
             "slug": "big-note",
@@ -511,8 +470,6 @@ class TestApproveProposal:
         assert (goal["name"], goal["version"]) == ("Strength work", 2)
 
     def test_a_new_source_then_an_exercise_citing_it(self, client, keys, session):
-        import hashlib
-
         text = "Hold the stretch gently for thirty seconds.\n"
         source = {
             "slug": "new-note",
@@ -642,11 +599,81 @@ class TestPublicReadsWithAKey:
         assert client.get("/v1/exercises").headers["cache-control"].startswith("public")
 
 
-def catalogue_version(session: Session) -> str:
-    state = session.get(CatalogueState, 1)
-    assert state is not None
-    return state.version
+@pytest.fixture
+def live_keys(database) -> Keys:
+    """Keys committed to the `database` fixture's database."""
+    with Session(database) as session:
+        return make_keys(session)
 
 
-def exercise_versions(session: Session) -> dict[str, int]:
-    return dict(session.exec(select(Exercise.slug, Exercise.version)).all())
+def log_count(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM catalogue_change")).scalar_one()
+
+
+class TestApprovalTransactions:
+    """Against a committed database, with the app's own sessions."""
+
+    def test_concurrent_approvals_of_conflicting_proposals_apply_exactly_one(
+        self, database, live_keys
+    ):
+        app = create_app()
+        with TestClient(app) as client:
+            first = propose_summary(client, live_keys, "From the first.")
+            second = propose_summary(client, live_keys, "From the second.")
+            before = log_count(database)
+            barrier = threading.Barrier(2)
+            answers: dict[str, int] = {}
+
+            # One client from two threads: its portal runs both requests at once.
+            def decide(name: str, reviewer: dict[str, str], proposal_id: int) -> None:
+                barrier.wait()
+                answers[name] = approve(client, reviewer, proposal_id).status_code
+
+            threads = [
+                threading.Thread(target=decide, args=("first", live_keys.reviewer, first["id"])),
+                threading.Thread(
+                    target=decide, args=("second", live_keys.other_reviewer, second["id"])
+                ),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(answers.values()) == [200, 409]
+            winner = first if answers["first"] == 200 else second
+            detail = client.get("/v1/exercises/moist-heat").json()
+            assert (detail["summary"], detail["version"]) == (winner["data"]["summary"], 2)
+            assert log_count(database) == before + 1
+
+    def test_a_failure_mid_apply_leaves_every_table_unchanged(
+        self, database, live_keys, monkeypatch
+    ):
+        app = create_app()
+        with TestClient(app) as client:
+            data = exercise_data("moist-heat") | {"progressions": ["prone-hamstring-curl"]}
+            response = propose(
+                client,
+                live_keys.curator,
+                kind="exercise",
+                action="update",
+                slug="moist-heat",
+                base_version=1,
+                data=data,
+            )
+            proposal = response.json()
+            with Session(database) as session:
+                before = snapshot(session)
+
+            def fail(self: CatalogueWriter) -> str:
+                raise RuntimeError("injected after the rows were written")
+
+            monkeypatch.setattr(CatalogueWriter, "move_revision", fail)
+            response = approve(client, live_keys.reviewer, proposal["id"])
+            assert_problem(response, 500)
+            with Session(database) as session:
+                assert snapshot(session) == before
+            monkeypatch.undo()
+            assert approve(client, live_keys.reviewer, proposal["id"]).status_code == 200
+            with Session(database) as session:
+                assert snapshot(session) != before

@@ -41,6 +41,8 @@ EXAMPLE_MODELS: list[type[BaseModel]] = [
     schemas.SourceDetail,
     schemas.CatalogueInfo,
     schemas.Health,
+    schemas.ProposalIn,
+    schemas.ProposalOut,
     Problem,
 ]
 # What `uuid.uuid4().hex` gives: the X-Request-ID minted for a request that has none.
@@ -58,6 +60,11 @@ CATALOGUE_READS = [
     "/v1/sources",
     "/v1/sources/hamstring-pain-exercises",
     "/v1/catalogue",
+    "/v1/exercises/moist-heat/history",
+    "/v1/phases/acute/history",
+    "/v1/goals/strength/history",
+    "/v1/conditions/acute-hamstring-strain/history",
+    "/v1/sources/hamstring-pain-exercises/history",
 ]
 
 
@@ -66,10 +73,14 @@ class TestConditionalGet:
         """Each route opts into the validators itself, so a new route must be added to
         CATALOGUE_READS (and so to these tests) to be known to send them."""
         paths = create_app().openapi()["paths"]
-        routes = {path for path, operations in paths.items() if path.startswith("/v1/")}
+        routes = {
+            path
+            for path in paths
+            if path.startswith("/v1/") and not path.startswith("/v1/proposals")
+        }
         assert all(set(paths[path]) == {"get"} for path in routes)
         covered = {
-            re.sub(r"^(/v1/[a-z]+/)[a-z0-9-]+$", r"\1{slug}", url.split("?")[0])
+            re.sub(r"^(/v1/[a-z]+/)[a-z0-9-]+(/history)?$", r"\1{slug}\2", url.split("?")[0])
             for url in CATALOGUE_READS
         }
         assert covered == routes
@@ -293,6 +304,23 @@ class TestCors:
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == "*"
 
+    def test_preflight_of_a_curation_write(self, client):
+        response = client.options(
+            "/v1/proposals/7/approve",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, if-match, content-type",
+            },
+        )
+        assert response.status_code == 200
+        methods = {m.strip() for m in response.headers["access-control-allow-methods"].split(",")}
+        assert {"POST", "DELETE"} <= methods
+        allowed = {
+            h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+        }
+        assert {"authorization", "if-match", "content-type"} <= allowed
+
     def test_exposed_headers(self, client):
         response = client.get("/v1/exercises?limit=1", headers={"Origin": "https://app.example"})
         exposed = {
@@ -408,7 +436,34 @@ class TestOfflineDocs:
             "getCatalogue",
             "getLiveness",
             "getReadiness",
+            "getExerciseHistory",
+            "getPhaseHistory",
+            "getGoalHistory",
+            "getConditionHistory",
+            "getSourceHistory",
+            "createProposal",
+            "listProposals",
+            "getProposal",
+            "approveProposal",
+            "rejectProposal",
+            "withdrawProposal",
         }
+
+    def test_writes_declare_the_bearer_scheme_and_reads_declare_none(self, client):
+        spec = client.get("/openapi.json").json()
+        assert spec["components"]["securitySchemes"] == {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A curation key, as `catalogue keys create` prints it: `eck_...`.",
+            }
+        }
+        for path, operations in spec["paths"].items():
+            for operation in operations.values():
+                expected: list[dict[str, list[str]]] = (
+                    [{"apiKey": []}] if path.startswith("/v1/proposals") else []
+                )
+                assert operation["security"] == expected, operation["operationId"]
 
 
 class TestConcurrencyLimit:

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.writer",
             "app.seeding.reading",
             "app.seeding.stored",
+            "app.seeding.exporting",
             "app.seeding.writing",
             "app.keys",
             "app.curation",

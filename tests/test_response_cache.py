@@ -136,6 +136,20 @@ class TestCacheKeys:
         honest = cached.get("/v1/exercises?limit=1")
         assert honest.headers["link"].startswith("<http://testserver/v1/exercises?")
 
+    def test_a_request_with_authorization_is_never_served_from_the_cache(self, database):
+        cached = client(response_cache_revalidate_seconds=3600)
+        key = {"Authorization": "Bearer eck_000000000000_none"}
+        assert cached.get("/v1/phases", headers=key).headers["cache-control"] == (
+            "private, no-cache"
+        )
+        public = cached.get("/v1/phases")
+        assert public.headers["cache-control"].startswith("public")
+        assert cached.get("/v1/phases").headers["cache-control"] == public.headers["cache-control"]
+        # Cached now; still the app's own private answer for a request with a key.
+        assert cached.get("/v1/phases", headers=key).headers["cache-control"] == (
+            "private, no-cache"
+        )
+
 
 class TestCacheHits:
     def test_a_repeat_runs_no_sql_at_all(self, database):

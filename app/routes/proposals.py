@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi import status as http_status
+from pydantic import ConfigDict, Field
 
 from app.auth import KeyHolderDep, ReviewerDep
 from app.curation import (
@@ -25,14 +26,30 @@ from app.vocabulary import ProposalStatus, ResourceKind
 router = APIRouter(prefix="/v1/proposals", tags=["proposals"], responses=WRITE_RESPONSES)
 
 PRIVATE = "private, no-cache"
-ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id.")]
+ProposalId = Annotated[
+    int, Path(ge=1, le=2**31 - 1, description="The proposal's id.", examples=[7])
+]
 IfMatch = Annotated[
     str | None,
     Header(
         description="The proposal's `ETag` as you read it: the decision is refused (412) "
-        "if the proposal changed since."
+        "if the proposal changed since.",
+        examples=['"7-open-"'],
     ),
 ]
+
+
+class ProposalListParameters(ListPage):
+    """The proposals asked for: by state and kind of resource, and the page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: ProposalStatus | None = Field(
+        default=None, description="Only proposals in this state.", examples=["open"]
+    )
+    kind: ResourceKind | None = Field(
+        default=None, description="Only proposals for this kind of resource.", examples=["exercise"]
+    )
 
 
 def _answer(response: Response, proposal: Any) -> ProposalOut:
@@ -86,11 +103,7 @@ async def list_proposals_route(
     holder: KeyHolderDep,
     session: SessionDep,
     resources: ResourcesDep,
-    page: Annotated[ListPage, Query()],
-    status: Annotated[
-        ProposalStatus | None, Query(description="Only proposals in this state.")
-    ] = None,
-    kind: Annotated[ResourceKind | None, Query(description="Only proposals for this kind.")] = None,
+    query: Annotated[ProposalListParameters, Query()],
 ) -> Page[ProposalOut]:
     """Proposals, oldest first (a review queue is worked from its oldest end), with
     `status=open` the ones waiting for a reviewer. Needs a key."""
@@ -98,12 +111,17 @@ async def list_proposals_route(
         request,
         response,
         cursor_secret=resources.settings.cursor_secret,
-        query={"list": "proposals", "status": status, "kind": kind},
-        limit=page.limit,
-        cursor=page.cursor,
+        query={"list": "proposals", "status": query.status, "kind": query.kind},
+        limit=query.limit,
+        cursor=query.cursor,
     )
     found = await read_in_thread(
-        session, list_proposals, status=status, kind=kind, limit=paging.limit, after=paging.position
+        session,
+        list_proposals,
+        status=query.status,
+        kind=query.kind,
+        limit=paging.limit,
+        after=paging.position,
     )
     response.headers["Cache-Control"] = PRIVATE
     return paging.envelope([ProposalOut.from_row(row) for row in found.items], found)
