@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 
-.PHONY: serve test lint typecheck pytest lock clean bench bench-scale
+.PHONY: serve test lint typecheck pytest lock clean bench bench-scale bench-curation
 
 ## Create the environment if missing, migrate, seed and serve on http://$(HOST):$(PORT)
 serve: $(VENV)/.installed
@@ -42,6 +42,10 @@ bench: $(VENV)/.installed
 bench-scale: $(VENV)/.installed
 	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark"
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
+
+## Proposal and approval latency, and reseeds, over a synthetic 100k catalogue
+bench-curation: $(VENV)/.installed
+	$(BIN)/python -m bench.curation $(BENCH_ARGS)
 
 ## Re-pin the lock files after changing dependencies in pyproject.toml
 lock: $(VENV)/.installed

@@ -34,7 +34,10 @@ async def current_key_holder(
             "This needs an API key: send `Authorization: Bearer <key>`.", key_sent=False
         )
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer":
+        # Not a bearer credential at all: RFC 6750 3.1 gives no error code for that.
+        raise Unauthorized("Send the key as `Authorization: Bearer <key>`.", key_sent=False)
+    if not token.strip():
         raise Unauthorized("Send the key as `Authorization: Bearer <key>`.", key_sent=True)
 
     # In a worker thread: a key's first check runs scrypt, on purpose slow.

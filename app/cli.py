@@ -29,11 +29,13 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    from app.database import engine_for
+    """A session that may write the catalogue (on SQLite it takes the write lock when it
+    begins, so it waits for an approval in progress rather than failing)."""
+    from app.database import engine_for, write_engine
 
     engine = engine_for(get_settings())
     try:
-        with Session(engine) as session:
+        with Session(write_engine(engine)) as session:
             yield session
     finally:
         engine.dispose()

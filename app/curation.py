@@ -7,8 +7,8 @@ catalogue). Approval applies it through the catalogue writer, with its change-lo
 entries, in the caller's one transaction; catalogue writes (approvals and seeds) take
 one lock, so two of them never interleave."""
 
+import hashlib
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,8 +104,22 @@ def submit_proposal(
     """Record a proposal, once its data passes every check (422 naming each problem,
     409 if the catalogue's state refuses it)."""
     check_rate(session, holder=holder, now=now, writes_per_hour=writes_per_hour)
+    unstorable = _unstorable_strings({"data": data, "reason": reason})
+    if unstorable:
+        raise InvalidParameters(
+            "Some text cannot be stored: it holds a NUL or a lone surrogate.",
+            [
+                FieldError(field=at, message="holds a NUL character or a lone surrogate")
+                for at in unstorable
+            ],
+        )
     data = dict(data) if data is not None else None
     document_text = data.pop("document_text", None) if data is not None else None
+    if document_text is not None and not isinstance(document_text, str):
+        raise InvalidParameters(
+            "The document's text must be a string.",
+            [FieldError(field="/data/document_text", message="must be a string")],
+        )
     check_change(
         session,
         kind=kind,
@@ -122,6 +136,9 @@ def submit_proposal(
         base_version=base_version,
         data=data,
         document_text=document_text,
+        document_sha256=(
+            hashlib.sha256(document_text.encode()).hexdigest() if document_text else None
+        ),
         reason=reason,
         status=ProposalStatus.open,
         author=holder.name,
@@ -248,6 +265,35 @@ def check_rate(session: Session, *, holder: KeyHolder, now: datetime, writes_per
     )
 
 
+def _unstorable_strings(value: Any, at: str = "") -> list[str]:
+    """JSON Pointers of the strings (keys too) in `value` that no database can store:
+    with a NUL character (PostgreSQL text cannot hold one) or a lone surrogate (not
+    UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [at]
+        return [at] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += _unstorable_strings(
+                str(key), at + "/" + str(key).replace("~", "~0").replace("/", "~1")
+            )
+            found += _unstorable_strings(
+                item, at + "/" + str(key).replace("~", "~0").replace("/", "~1")
+            )
+        return list(dict.fromkeys(found))
+    if isinstance(value, list):
+        return [
+            p
+            for index, item in enumerate(value)
+            for p in _unstorable_strings(item, f"{at}/{index}")
+        ]
+    return []
+
+
 def _open_proposal(session: Session, proposal_id: int, if_match: str | None) -> Proposal:
     proposal = session.exec(
         select(Proposal).where(Proposal.id == proposal_id).with_for_update()
@@ -323,20 +369,27 @@ def check_change(
     if action == ProposalAction.create and _is_retired(session, kind, slug):
         problems.append(Problem("/slug", f"'{slug}' is a retired {kind} slug: choose another"))
     if problems:
-        raise InvalidParameters(
-            f"The proposed {kind} has {len(problems)} problem(s).",
-            [FieldError(field=p.pointer, message=p.message) for p in problems],
-        )
+        errors = [FieldError(field=p.pointer, message=p.message) for p in problems]
+        if when == "now":
+            # Fine when it was made: the catalogue has changed under it since.
+            raise Conflict(
+                f"The proposal no longer fits the catalogue: {len(problems)} problem(s) now.",
+                errors,
+            )
+        raise InvalidParameters(f"The proposed {kind} has {len(problems)} problem(s).", errors)
     if action == ProposalAction.create and stored_version is not None:
         raise Conflict(f"The catalogue already has a {kind} '{slug}'.")
     if action != ProposalAction.create:
         if stored_version is None:
             raise Conflict(f"The catalogue has no {kind} '{slug}' (now) to {action}.")
         if stored_version != base_version:
+            since = (
+                "it changed after this proposal was made"
+                if when == "now"
+                else "read it again and propose against that version"
+            )
             raise Conflict(
-                f"The {kind} '{slug}' is at version {stored_version}, not {base_version}: "
-                f"it changed since this proposal was {when if when == 'now' else 'made'}. "
-                "Read it again and propose against the current version."
+                f"The {kind} '{slug}' is at version {stored_version}, not {base_version}: {since}."
             )
     if action == ProposalAction.delete:
         _check_deletable(session, kind, slug)
@@ -410,15 +463,18 @@ def _known_for(session: Session, entry: ExerciseEntry) -> Known:
             )
         ).all()
     )
+    named = {
+        "phase": [p.phase for p in entry.phases] + sorted(subjects["phase"]),
+        "goal": [*entry.goals, *subjects["goal"]],
+        "condition": [c.condition for c in entry.contraindications] + sorted(subjects["condition"]),
+        "exercise": [*entry.progressions, *progression_subjects],
+    }
+    existing = _existing(session, named)
     return Known(
-        phases=_existing(session, Phase, [p.phase for p in entry.phases] + list(subjects["phase"])),
-        goals=_existing(session, Goal, [*entry.goals, *subjects["goal"]]),
-        conditions=_existing(
-            session,
-            Condition,
-            [c.condition for c in entry.contraindications] + list(subjects["condition"]),
-        ),
-        exercises=_existing(session, Exercise, [*entry.progressions, *progression_subjects]),
+        phases=existing["phase"],
+        goals=existing["goal"],
+        conditions=existing["condition"],
+        exercises=existing["exercise"],
         sources={
             slug: CitedSource(documents.get(slug), region_list)
             for slug, region_list in regions.items()
@@ -426,11 +482,20 @@ def _known_for(session: Session, entry: ExerciseEntry) -> Known:
     )
 
 
-def _existing(session: Session, model: Any, slugs: Sequence[str]) -> set[str]:
-    if not slugs:
-        return set()
-    rows = session.execute(sa.select(col(model.slug)).where(col(model.slug).in_(set(slugs))))
-    return {slug for (slug,) in rows}
+def _existing(session: Session, named: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Which of the slugs named, by kind, the catalogue has: one statement for all."""
+    found: dict[str, set[str]] = {kind: set() for kind in named}
+    lookups = [
+        sa.select(sa.literal(kind).label("kind"), col(MODELS[kind].slug)).where(
+            col(MODELS[kind].slug).in_(sorted(set(slugs)))
+        )
+        for kind, slugs in named.items()
+        if slugs
+    ]
+    if lookups:
+        for kind, slug in session.execute(sa.union_all(*lookups)):
+            found[kind].add(slug)
+    return found
 
 
 def _cycles_through(session: Session, entry: ExerciseEntry) -> list[Problem]:
@@ -485,6 +550,8 @@ def _check_source_change(
     document = document_text
     if document is None:
         document = stored_documents(session, [entry.slug]).get(entry.slug)
+    if document is None:
+        return [Problem("/document_text", "no text is stored for this source: send it")], False
     problems = check_source(entry, document)
     taken = session.execute(
         sa.select(col(Source.slug)).where(
@@ -610,6 +677,17 @@ def _check_deletable(session: Session, kind: str, slug: str) -> None:
                     .order_by(col(Exercise.slug))
                 ).scalars()
             )
+    subject_field = {"goal": "goal", "condition": "contraindication", "exercise": "progression"}
+    if kind in subject_field:
+        # Evidence may name it as the subject of a claim, without a link to it.
+        users += session.execute(
+            sa.select(col(Exercise.slug))
+            .distinct()
+            .join(Evidence, col(Evidence.exercise_id) == Exercise.id)
+            .where(col(Evidence.field) == subject_field[kind], col(Evidence.subject) == slug)
+            .order_by(col(Exercise.slug))
+        ).scalars()
+        users = sorted(set(users))
     if users:
         shown = ", ".join(f"'{user}'" for user in users[:10])
         more = f" and {len(users) - 10} more" if len(users) > 10 else ""
@@ -663,7 +741,10 @@ def _apply_exercise(session: Session, writer: CatalogueWriter, change: CheckedCh
     else:
         stored = writer.stored_exercises([slug])[slug]
         regressions = stored_regressions(session, [slug])[slug]
-        writer.update_exercises([(stored, entry, exercise_hash(entry, regressions))])
+        content_hash = exercise_hash(entry, regressions)
+        if content_hash == stored.content_hash:
+            return  # the same content: nothing to change (as for a term)
+        writer.update_exercises([(stored, entry, content_hash)])
         exercise_id = stored.id
     harder = writer.stored_exercises(entry.progressions)
     writer.set_progressions_of(exercise_id, {stored.id for stored in harder.values()})

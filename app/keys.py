@@ -20,6 +20,8 @@ from app.models import ApiKey
 from app.vocabulary import KeyRole
 
 PREFIX = "eck"
+# The author the change log gives seeding (`app.writer.SEED_AUTHOR`): no key is named so.
+SEED_AUTHOR = "seed"
 # scrypt's cost: 16 MiB of memory and some tens of milliseconds per check.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
@@ -76,6 +78,8 @@ class VerifiedKeys:
 
 def create_key(session: Session, *, name: str, role: KeyRole, now: datetime) -> str:
     """Make a key named `name` with `role`; the key itself, which is never stored."""
+    if name.strip().lower() == SEED_AUTHOR or not name.strip():
+        raise Conflict(f"'{name}' cannot name a key: the change log uses it for the files.")
     if session.exec(select(ApiKey).where(ApiKey.name == name)).first() is not None:
         raise Conflict(f"A key named '{name}' already exists.")
     lookup = secrets.token_hex(6)

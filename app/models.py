@@ -415,6 +415,8 @@ class Proposal(SQLModel, table=True):
     # text is kept apart from it.
     data: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     document_text: str | None = Field(default=None, sa_type=sa.Text)
+    # Its SHA-256, so that listing proposals never reads the text.
+    document_sha256: str | None = Field(default=None, max_length=64)
     reason: str
     status: ProposalStatus = Field(sa_type=vocabulary(ProposalStatus, "status"))
     author: str = Field(max_length=100)
@@ -447,3 +449,6 @@ class CatalogueChange(SQLModel, table=True):
     reviewer: str | None = Field(default=None, max_length=100)
     reason: str | None = None
     proposal_id: int | None = Field(default=None, foreign_key="proposal.id")
+    # Derived from another change (the resource's regressions, its quotes' text
+    # quality), not a change to its own entry: it does not make it curated, or not.
+    derived: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import examples
@@ -148,11 +149,22 @@ def _validation_errors(error: RequestValidationError) -> list[ParameterError]:
                 location=str(location),
                 pointer=pointer,
                 message=message,
-                value=value if isinstance(value, str | int | float | bool) else None,
+                value=value if _echoable(value) else None,
                 allowed=allowed,
             )
         )
     return errors
+
+
+def _echoable(value: Any) -> bool:
+    """Whether a rejected value can be shown back: a scalar that is valid UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return isinstance(value, int | float | bool)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -244,13 +256,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
+    """The methods some route answers at this request's path (HEAD wherever GET is)."""
+    methods = []
+    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.append(method)
     if "GET" in methods:
-        methods.add("HEAD")
+        methods.append("HEAD")
     return sorted(methods)
 
 

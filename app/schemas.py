@@ -1,7 +1,6 @@
 """Response bodies: what clients see. Built from table models (`from_row`) and from the
 typed pages of the query functions (`from_page`, `from_listings`)."""
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -519,7 +518,6 @@ class ProposalOut(BaseModel):
 
     @classmethod
     def from_row(cls, row: Proposal) -> "ProposalOut":
-        document = row.document_text
         return cls(
             id=row.id or 0,
             kind=row.kind,
@@ -527,7 +525,7 @@ class ProposalOut(BaseModel):
             slug=row.slug,
             base_version=row.base_version,
             data=row.data,
-            document_sha256=hashlib.sha256(document.encode()).hexdigest() if document else None,
+            document_sha256=row.document_sha256,
             reason=row.reason,
             status=row.status,
             author=row.author,
@@ -536,6 +534,19 @@ class ProposalOut(BaseModel):
             decided_at=_utc(row.decided_at) if row.decided_at else None,
             decision_reason=row.decision_reason,
         )
+
+
+class ProposalDetail(ProposalOut):
+    """A proposal, with a new or changed source's document text for its reviewer."""
+
+    document_text: str | None = Field(
+        default=None,
+        description="A proposed source's document (what its quotes are checked against).",
+    )
+
+    @classmethod
+    def from_row(cls, row: Proposal) -> "ProposalDetail":
+        return cls(**ProposalOut.from_row(row).model_dump(), document_text=row.document_text)
 
 
 class CatalogueCounts(BaseModel):

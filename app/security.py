@@ -177,18 +177,21 @@ class RequestBodyMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             await self._too_large(scope, receive, send)
             return
-        body = b""
+        chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay(b"", message), send)  # the client left
+                await self.app(scope, _replay(b"", message, receive), send)  # the client left
                 return
-            body += message.get("body", b"")
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
+            if size > self.max_bytes:
                 await self._too_large(scope, receive, send)
                 return
+        body = b"".join(chunks)
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         json_like = media_type.decode("latin-1") in _JSON_TYPES or media_type.endswith(b"+json")
         if body and not json_like:
@@ -201,7 +204,7 @@ class RequestBodyMiddleware:
             )
             await response(scope, receive, send)
             return
-        await self.app(scope, _replay(body, None), send)
+        await self.app(scope, _replay(body, None, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -214,19 +217,16 @@ class RequestBodyMiddleware:
         await response(scope, receive, send)
 
 
-def _replay(body: bytes, after: Message | None) -> Receive:
-    """A `receive` that gives the app the body already read, then waits as the real
-    one would (for a disconnect)."""
+def _replay(body: bytes, first: Message | None, receive: Receive) -> Receive:
+    """A `receive` that gives the app the body already read (or `first`, a message
+    that ended it), then hands over to the real one (which tells of a disconnect)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            if after is not None:
-                return after
-            return {"type": "http.request", "body": body, "more_body": False}
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
+            return first or {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
 
-    return receive
+    return replay

@@ -86,6 +86,9 @@ class Change:
     slug: str
     action: Action
     version: int
+    # Not a change to the resource's own entry, but to what is derived for it from
+    # others (its regressions, the text quality of its quotes).
+    derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,9 @@ class CatalogueWriter:
         }
         # Read before anything changes: every change adjusts it.
         self.content_sum = self._stored_content_sum()
+        # Resources (kind, slug) whose own entries this writer leaves as they are: any
+        # change to them is derived (a seed keeping what the API changed).
+        self.kept: set[tuple[str, str]] = set()
 
     def stored_exercises(self, slugs: Sequence[str] | None = None) -> dict[str, StoredExercise]:
         """Every exercise's (or those of `slugs`) id, content hash and version, by slug
@@ -373,6 +379,7 @@ class CatalogueWriter:
                     stored.version + 1,
                     stored.content_hash,
                     content_hash,
+                    derived=True,
                 )
             else:
                 self.content_sum.remove("exercise", slug, stored.content_hash)
@@ -446,6 +453,7 @@ class CatalogueWriter:
                         "slug": change.slug,
                         "action": change.action,
                         "version": change.version,
+                        "derived": change.derived,
                         "changed_at": self.now,
                         **self._logged,
                     }
@@ -475,9 +483,12 @@ class CatalogueWriter:
         version: int,
         old_hash: str | None = None,
         new_hash: str | None = None,
+        *,
+        derived: bool = False,
     ) -> None:
         """A change: in `changes` (for the change log) and in the content sum."""
-        self.changes.append(Change(kind, slug, action, version))
+        derived = derived or (kind, slug) in self.kept
+        self.changes.append(Change(kind, slug, action, version, derived))
         if old_hash is not None:
             self.content_sum.remove(kind, slug, old_hash)
         if new_hash is not None:
@@ -529,7 +540,7 @@ class CatalogueWriter:
             [{"id": row.id, "version": row.version + 1, "updated_at": self.now} for row in rows],
         )
         for row in rows:
-            self._record("exercise", row.slug, Action.updated, row.version + 1)
+            self._record("exercise", row.slug, Action.updated, row.version + 1, derived=True)
 
     def ids_of(self, kind: str) -> dict[str, int]:
         """The ids of the terms of `kind` by slug: as synced, or else as stored."""

@@ -60,7 +60,13 @@ class TestUnknownRoutes:
     def test_wrong_method_is_a_405_problem(self, client):
         response = client.post("/v1/exercises", json={})
         assert_problem(response, 405)
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
+
+    def test_a_path_with_several_methods_names_them_all(self, client):
+        response = client.put("/v1/proposals", json={})
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, HEAD, POST"
+        assert client.patch("/v1/proposals/7").headers["allow"] == "DELETE, GET, HEAD"
 
 
 class TestRevisionMemo:

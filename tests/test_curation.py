@@ -3,6 +3,7 @@ approval by a second reviewer in one transaction, and what the public read shows
 
 import copy
 import hashlib
+import json
 import logging
 import threading
 from datetime import UTC, datetime
@@ -13,9 +14,11 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.dependencies import get_session, get_write_session
-from app.keys import revoke_key
+from app.errors import Conflict
+from app.keys import create_key, revoke_key
 from app.main import create_app
 from app.settings import Settings
+from app.vocabulary import KeyRole
 from app.writer import CatalogueWriter
 from tests.conftest import Keys, make_keys
 from tests.helpers import (
@@ -38,8 +41,7 @@ class TestKeys:
         assert response.headers["www-authenticate"] == 'Bearer realm="catalogue"'
 
     @pytest.mark.parametrize(
-        "header",
-        ["Bearer eck_000000000000_nope", "Bearer nonsense", "Basic YWxleDpzZWNyZXQ=", "Bearer "],
+        "header", ["Bearer eck_000000000000_nope", "Bearer nonsense", "Bearer "]
     )
     def test_an_unknown_or_malformed_key_is_401_invalid_token(self, client, keys, header):
         response = client.get("/v1/proposals", headers={"Authorization": header})
@@ -47,6 +49,15 @@ class TestKeys:
         assert response.headers["www-authenticate"] == (
             'Bearer realm="catalogue", error="invalid_token"'
         )
+
+    def test_another_scheme_is_401_without_an_error_code(self, client, keys):
+        response = client.get("/v1/proposals", headers={"Authorization": "Basic YWxleDpzZWNyZXQ="})
+        assert_problem(response, 401)
+        assert response.headers["www-authenticate"] == 'Bearer realm="catalogue"'
+
+    def test_no_key_may_be_named_seed(self, session):
+        with pytest.raises(Conflict):
+            create_key(session, name="seed", role=KeyRole.reviewer, now=datetime.now(UTC))
 
     def test_a_right_lookup_with_a_wrong_secret_is_401(self, client, keys):
         prefix, lookup, _ = keys.tokens[0].split("_", 2)
@@ -264,6 +275,78 @@ class TestCreateProposal:
         body = assert_problem(response, 422)
         assert [error["parameter"] for error in body["errors"]] == ["body"]
 
+    @pytest.mark.parametrize(
+        ("field", "value"), [("reason", "Bad\x00reason"), ("summary", "Bad\ud800summary")]
+    )
+    def test_text_no_database_can_store_is_422(self, client, keys, field, value):
+        data = exercise_data("moist-heat")
+        body = {"reason": UPDATE_REASON}
+        if field == "summary":
+            data["summary"] = value
+        else:
+            body["reason"] = value
+        content = json.dumps(
+            {
+                "kind": "exercise",
+                "action": "update",
+                "slug": "moist-heat",
+                "base_version": 1,
+                "data": data,
+                **body,
+            }
+        ).encode()
+        response = client.post(
+            "/v1/proposals",
+            content=content,
+            headers={**keys.curator, "Content-Type": "application/json"},
+        )
+        body = assert_problem(response, 422)
+        assert pointers(body) == ["/reason" if field == "reason" else "/data/summary"]
+
+    def test_numbers_beyond_a_database_integer_are_422(self, client, keys):
+        data = exercise_data("moist-heat")
+        data["phases"][0]["order"] = 10**20
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=data,
+        )
+        assert pointers(assert_problem(response, 422)) == ["/data/phases/0/order"]
+
+    def test_a_document_that_is_not_text_is_422(self, client, keys):
+        data = term_data("source", "hamstring-pain-exercises") | {"document_text": 5}
+        response = propose(
+            client,
+            keys.curator,
+            kind="source",
+            action="update",
+            slug="hamstring-pain-exercises",
+            base_version=1,
+            data=data,
+        )
+        assert pointers(assert_problem(response, 422)) == ["/data/document_text"]
+
+    def test_a_quote_is_refused_when_no_text_is_stored_to_check_it(self, client, keys, session):
+        # A database migrated but not yet seeded again has no document texts.
+        session.execute(sa.text("DELETE FROM source_document"))
+        data = exercise_data("moist-heat") | {"summary": "Warm."}
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=data,
+        )
+        body = assert_problem(response, 422)
+        assert pointers(body) == ["/data/evidence/0/quote"]
+        assert "no text of" in body["errors"][0]["message"]
+
     def test_a_new_source_brings_its_document_and_is_checked_against_it(self, client, keys):
         text = "A short document about hamstrings.\n"
         data = {
@@ -455,6 +538,97 @@ class TestApproveProposal:
         )
         assert "cannot be deleted" in assert_problem(response, 409)["detail"]
 
+    def test_a_condition_named_by_evidence_cannot_be_deleted(self, client, keys):
+        data = exercise_data("moist-heat")
+        data["evidence"].append(
+            {
+                "source": "tight-hamstrings-aggregate",
+                "field": "contraindication",
+                "subject": "severe-pain",
+                "stance": "cautions",
+                "quote": data["evidence"][0]["quote"],
+                "start": data["evidence"][0]["start"],
+                "end": data["evidence"][0]["end"],
+            }
+        )
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=data,
+        )
+        assert approve(client, keys.reviewer, response.json()["id"]).status_code == 200
+        version = client.get("/v1/conditions/severe-pain").json()["version"]
+        response = propose(
+            client,
+            keys.curator,
+            kind="condition",
+            action="delete",
+            slug="severe-pain",
+            base_version=version,
+        )
+        assert "'moist-heat'" in assert_problem(response, 409)["detail"]
+
+    def test_a_proposal_the_catalogue_no_longer_fits_is_409_naming_each_field(self, client, keys):
+        goal = {"slug": "balance", "name": "Balance", "description": "Stay steady."}
+        created = propose(
+            client, keys.curator, kind="goal", action="create", slug="balance", data=goal
+        )
+        approve(client, keys.reviewer, created.json()["id"])
+        data = exercise_data("moist-heat") | {"goals": ["balance", "pain-relief"]}
+        uses = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=data,
+        )
+        assert uses.status_code == 201, uses.text
+        deleted = propose(
+            client, keys.curator, kind="goal", action="delete", slug="balance", base_version=1
+        )
+        approve(client, keys.reviewer, deleted.json()["id"])
+        body = assert_problem(approve(client, keys.reviewer, uses.json()["id"]), 409)
+        assert pointers(body) == ["/data/goals/0"]
+
+    def test_approving_the_same_content_changes_nothing(self, client, keys):
+        before = client.get("/v1/exercises/moist-heat")
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=exercise_data("moist-heat"),
+        )
+        assert approve(client, keys.reviewer, response.json()["id"]).status_code == 200
+        after = client.get("/v1/exercises/moist-heat")
+        assert (after.json()["version"], after.headers["etag"]) == (1, before.headers["etag"])
+
+    def test_the_reviewer_reads_a_proposed_sources_document(self, client, keys):
+        text = "A document to read.\n"
+        source = {
+            "slug": "new-note",
+            "title": "A new note",
+            "kind": "article",
+            "file": "new-note.txt",
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "document_text": text,
+        }
+        response = propose(
+            client, keys.curator, kind="source", action="create", slug="new-note", data=source
+        )
+        detail = client.get(f"/v1/proposals/{response.json()['id']}", headers=keys.reviewer).json()
+        assert detail["document_text"] == text
+        listed = client.get("/v1/proposals", headers=keys.reviewer).json()["items"][0]
+        assert "document_text" not in listed
+
     def test_a_term_update_reaches_its_exercises_pages(self, client, keys):
         response = propose(
             client,
@@ -584,7 +758,7 @@ class TestGetProposal:
         proposal = propose_summary(client, keys, "Warm.")
         assert_problem(client.get(f"/v1/proposals/{proposal['id']}"), 401)
         response = client.get(f"/v1/proposals/{proposal['id']}", headers=keys.reviewer)
-        assert response.json() == proposal
+        assert response.json() == {**proposal, "document_text": None}
         assert response.headers["etag"]
 
     def test_unknown_is_404(self, client, keys):

@@ -116,6 +116,47 @@ class TestReseedKeepsCuratedResources:
         assert seed_catalogue(session, catalogue, now=LATER).kept == ["goal 'strength'"]
         assert client.get("/v1/goals/strength").json()["name"] == "Strength work"
 
+    def test_a_kept_exercise_whose_regressions_the_files_change_stays_kept(
+        self, curated, session, catalogue_dir
+    ):
+        # The files now lead from the heel dig to moist-heat: moist-heat's regressions
+        # change, but its own entry is still the API's, and stays so at the next seed.
+        edit(
+            catalogue_dir / "exercises" / "sitting-heel-dig.yaml",
+            lambda d: d.update(progressions=[*d.get("progressions", []), "moist-heat"]),
+        )
+        changed = read_catalogue(catalogue_dir, DOCUMENTS)
+        assert seed_catalogue(session, changed, now=LATER).kept == ["exercise 'moist-heat'"]
+        assert seed_catalogue(session, changed, now=LATER).kept == ["exercise 'moist-heat'"]
+        assert summary_of(session, "moist-heat") == "Changed through the API."
+
+    def test_an_exercise_whose_regressions_the_api_changed_is_not_kept(
+        self, client, keys, session, catalogue_dir
+    ):
+        data = exercise_data("sitting-heel-dig")
+        data["progressions"] = [*data.get("progressions", []), "moist-heat"]
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="sitting-heel-dig",
+            base_version=1,
+            data=data,
+        )
+        approve(client, keys.reviewer, response.json()["id"])
+        edit(
+            catalogue_dir / "exercises" / "sitting-heel-dig.yaml",
+            lambda d: d.update(progressions=data["progressions"]),
+        )
+        edit(
+            catalogue_dir / "exercises" / "moist-heat.yaml",
+            lambda d: d.update(summary="From the files."),
+        )
+        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert report.kept == []
+        assert summary_of(session, "moist-heat") == "From the files."
+
 
 class TestExport:
     def test_an_export_reseeds_to_the_same_version(self, curated, session, tmp_path):

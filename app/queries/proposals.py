@@ -1,5 +1,6 @@
 """Reading proposals: a filtered page of them, oldest first, and one by id."""
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound
@@ -18,7 +19,8 @@ def list_proposals(
 ) -> KeysetPage[Proposal]:
     """The proposals with `status` and of `kind` (each if given), oldest first: a
     review queue is worked from its oldest end."""
-    statement = select(Proposal)
+    # A new source's document (up to 1 MiB) is not read for a list.
+    statement = select(Proposal).options(defer(Proposal.document_text))  # type: ignore[arg-type]
     if status is not None:
         statement = statement.where(col(Proposal.status) == status)
     if kind is not None:

@@ -20,7 +20,7 @@ from app.dependencies import CatalogueWritesDep, ResourcesDep, SessionDep
 from app.pagination import ListPage, Page, Paging
 from app.queries.proposals import get_proposal, list_proposals
 from app.routes.common import WRITE_RESPONSES
-from app.schemas import DecisionIn, ProposalIn, ProposalOut, RejectionIn
+from app.schemas import DecisionIn, ProposalDetail, ProposalIn, ProposalOut, RejectionIn
 from app.vocabulary import ProposalStatus, ResourceKind
 
 router = APIRouter(prefix="/v1/proposals", tags=["proposals"], responses=WRITE_RESPONSES)
@@ -130,11 +130,14 @@ async def list_proposals_route(
 @router.get("/{proposal_id}", operation_id="getProposal", summary="Get one proposal")
 async def get_proposal_route(
     proposal_id: ProposalId, response: Response, holder: KeyHolderDep, session: SessionDep
-) -> ProposalOut:
-    """One proposal, with its decision once decided. Its `ETag` can go with a decision
-    as `If-Match`. Needs a key."""
+) -> ProposalDetail:
+    """One proposal, with its decision once decided, and a proposed source's document
+    text (for its reviewer to read). Its `ETag` can go with a decision as `If-Match`.
+    Needs a key."""
     proposal = await read_in_thread(session, get_proposal, proposal_id=proposal_id)
-    return _answer(response, proposal)
+    response.headers["ETag"] = proposal_etag(proposal)
+    response.headers["Cache-Control"] = PRIVATE
+    return ProposalDetail.from_row(proposal)
 
 
 @router.post("/{proposal_id}/approve", operation_id="approveProposal", summary="Approve")

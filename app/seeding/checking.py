@@ -147,7 +147,14 @@ def _check_evidence(entry: ExerciseEntry, known: Known) -> list[Problem]:
             problems.append(
                 Problem(pointer("evidence", index, "source"), f"unknown source '{item.source}'")
             )
-        elif source.document is not None and source.document[item.start : item.end] != item.quote:
+        elif source.document is None:
+            problems.append(
+                Problem(
+                    pointer("evidence", index, "quote"),
+                    f"no text of '{item.source}' to check the quote against",
+                )
+            )
+        elif source.document[item.start : item.end] != item.quote:
             found = source.document.find(item.quote)
             hint = f" (it is at {found}..{found + len(item.quote)})" if found >= 0 else ""
             problems.append(

@@ -11,7 +11,9 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.errors import SeedError
+from app.models import CatalogueState
 from app.seeding.format import DOSE_FIELDS
+from app.seeding.reading import read_catalogue
 from app.seeding.stored import (
     exercise_slugs,
     stored_documents,
@@ -57,6 +59,17 @@ def export_catalogue(session: Session, directory: Path) -> ExportReport:
         for slug, entry in stored_exercises(session, chunk).items():
             _write_yaml(catalogue_dir / "exercises" / f"{slug}.yaml", _plain(entry))
             exercises += 1
+    # Read back, as a reseed will: what YAML cannot carry exactly (some control
+    # characters) must fail here, not change the catalogue when it is seeded.
+    exported = read_catalogue(catalogue_dir, directory).version()
+    state = session.get(CatalogueState, 1)
+    if state is not None and exported != state.version:
+        raise SeedError(
+            [
+                f"{directory}: the export reads back as catalogue {exported[:12]}, not "
+                f"{state.version[:12]}: some text did not survive as YAML"
+            ]
+        )
     return ExportReport(exercises=exercises, documents=len(sources))
 
 

@@ -91,7 +91,10 @@ def text_quality(start: int, end: int, garbled_regions: Sequence[Sequence[int]])
 
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
-Text = Annotated[str, Field(min_length=1)]
+# Catalogue prose: a summary, a step, a note. Long enough for any, not for a document.
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+# What a database integer column holds (PostgreSQL's INTEGER is 32-bit).
+MAX_INT = 2**31 - 1
 
 
 class Strict(BaseModel):
@@ -116,8 +119,8 @@ def _range_from_yaml(value: Any) -> Any:
 
 
 class DoseRange(Strict):
-    min: Annotated[int, Field(strict=True, ge=0)]
-    max: Annotated[int, Field(strict=True, ge=0)]
+    min: Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+    max: Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
 
     @model_validator(mode="after")
     def _ordered(self) -> "DoseRange":
@@ -137,7 +140,7 @@ class DosageEntry(Strict):
     per_day: Dose = None
     per_week: Dose = None
     duration_seconds: Dose = None
-    note: str | None = None
+    note: Annotated[str, Field(max_length=10_000)] | None = None
 
     def stated_fields(self) -> list[str]:
         """Names of the numeric fields the sources state (those that are not null)."""
@@ -157,14 +160,14 @@ DOSE_FIELDS = (
 
 class PhaseMembershipEntry(Strict):
     phase: PhaseSlug
-    order: Annotated[int, Field(strict=True, ge=0)]
+    order: Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
     caution: bool = False
     basis: PhaseBasis = Field(
         description="`stated`: a source places this exercise (or its situation) in this "
         "phase, with `phase` evidence; `inferred`: the editors' reading, which the note "
         "explains."
     )
-    note: str | None = None
+    note: Annotated[str, Field(max_length=10_000)] | None = None
 
     @model_validator(mode="after")
     def _inferred_says_from_what(self) -> "PhaseMembershipEntry":
@@ -188,8 +191,8 @@ class EvidenceEntry(Strict):
     )
     stance: Stance
     quote: Text
-    start: Annotated[int, Field(strict=True, ge=0)]
-    end: Annotated[int, Field(strict=True, ge=1)]
+    start: Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
+    end: Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
 
     @model_validator(mode="after")
     def _span_matches_quote(self) -> "EvidenceEntry":
@@ -247,17 +250,25 @@ class SourceEntry(SluggedEntry):
     slug: Slug
     title: Text
     kind: SourceKind
-    author: str | None = None
-    publisher: str | None = None
+    author: Annotated[str, Field(max_length=1000)] | None = None
+    publisher: Annotated[str, Field(max_length=1000)] | None = None
     file: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")] = Field(
         description="The document's file name beside the catalogue (no directories)."
     )
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     credibility_notes: list[Text] = []
-    garbled_regions: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]] = Field(
+    garbled_regions: list[
+        tuple[Annotated[int, Field(ge=0, le=MAX_INT)], Annotated[int, Field(ge=1, le=MAX_INT)]]
+    ] = Field(
         default=[],
         description="[start, end) character ranges where the scraped text is scrambled.",
     )
+
+    @model_validator(mode="after")
+    def _file_beside_the_catalogue(self) -> "SourceEntry":
+        if self.file.lower() == "catalogue":
+            raise ValueError("file: 'catalogue' is the catalogue's own directory")
+        return self
 
     @model_validator(mode="after")
     def _regions_in_order(self) -> "SourceEntry":
@@ -278,7 +289,7 @@ class SourceEntry(SluggedEntry):
 class PhaseEntry(SluggedEntry):
     slug: PhaseSlug
     name: Text
-    order: Annotated[int, Field(strict=True, ge=1)]
+    order: Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
     description: Text
     criteria_to_progress: Text
 

@@ -245,18 +245,21 @@ def stored_catalogue(session: Session) -> Catalogue:
 
 
 def curated(session: Session) -> dict[tuple[str, str], ChangeAction]:
-    """The resources whose latest change came from an approved proposal, (kind, slug)
-    to what that change did: a reseed leaves them as they are unless told otherwise."""
+    """The resources whose own entry was last changed by an approved proposal, (kind,
+    slug) to what that change did: a reseed leaves them as they are unless told
+    otherwise. (Derived changes, such as new regressions, do not count either way.)"""
     later = CatalogueChange.__table__.alias("later")  # type: ignore[attr-defined]
     rows = session.execute(
         sa.select(
             col(CatalogueChange.kind), col(CatalogueChange.slug), col(CatalogueChange.action)
         ).where(
             col(CatalogueChange.proposal_id).is_not(None),
+            col(CatalogueChange.derived).is_(False),
             ~sa.exists().where(
                 later.c.kind == CatalogueChange.kind,
                 later.c.slug == CatalogueChange.slug,
                 later.c.seq > CatalogueChange.seq,
+                later.c.derived.is_(False),
             ),
         )
     )

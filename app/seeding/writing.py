@@ -64,9 +64,12 @@ def seed_catalogue(
         # approval is applied.
         lock_catalogue(session)
         kept: list[str] = []
+        curated_resources: set[tuple[str, str]] = set()
         if not overwrite:
-            catalogue, kept = keep_curated(session, catalogue)
-        report = _write(session, catalogue, now, progress or (lambda done, total: None))
+            catalogue, kept, curated_resources = keep_curated(session, catalogue)
+        report = _write(
+            session, catalogue, now, progress or (lambda done, total: None), curated_resources
+        )
         report.kept = kept
         session.commit()
     except Exception:
@@ -98,13 +101,15 @@ def refresh_planner_statistics(session: Session) -> None:
     session.commit()
 
 
-def keep_curated(session: Session, catalogue: Catalogue) -> tuple[Catalogue, list[str]]:
+def keep_curated(
+    session: Session, catalogue: Catalogue
+) -> tuple[Catalogue, list[str], set[tuple[str, str]]]:
     """`catalogue` with each resource last changed through the API as the database
-    holds it (or without it, if the API deleted it), and those of them the files would
-    have changed. Raises `SeedError` if the result does not hold together."""
+    holds it (or without it, if the API deleted it); those of them the files would have
+    changed; and all of them. Raises `SeedError` if the result does not hold together."""
     kept_resources = curated(session)
     if not kept_resources:
-        return catalogue, []
+        return catalogue, [], set()
     by_kind: dict[str, list[Any]] = {
         "source": list(catalogue.sources),
         "phase": list(catalogue.phases),
@@ -155,7 +160,7 @@ def keep_curated(session: Session, catalogue: Catalogue) -> tuple[Catalogue, lis
                 "replace them with the files)",
             ]
         )
-    return merged, kept
+    return merged, kept, set(kept_resources)
 
 
 def _content(kind: str, entry: Any, regressions: dict[str, list[str]]) -> str | None:
@@ -166,7 +171,13 @@ def _content(kind: str, entry: Any, regressions: dict[str, list[str]]) -> str | 
     return digest(entry)
 
 
-def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Progress) -> SeedReport:
+def _write(
+    session: Session,
+    catalogue: Catalogue,
+    now: datetime,
+    progress: Progress,
+    curated_resources: set[tuple[str, str]],
+) -> SeedReport:
     version = catalogue.version()
     total = len(catalogue.exercises)
     state = session.get(CatalogueState, 1)
@@ -176,6 +187,9 @@ def _write(session: Session, catalogue: Catalogue, now: datetime, progress: Prog
         return report
 
     writer = CatalogueWriter(session, now=now)
+    # What the API changed is written as the database holds it: only what is derived
+    # for it from the files (its regressions) can change, and that keeps it curated.
+    writer.kept = curated_resources
     writer.sync_terms("source", catalogue.sources)
     writer.sync_documents(catalogue.documents)
     writer.refresh_text_quality(

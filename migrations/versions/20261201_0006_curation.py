@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("base_version", sa.Integer(), nullable=True),
         sa.Column("data", sa.JSON(), nullable=True),
         sa.Column("document_text", sa.Text(), nullable=True),
+        sa.Column("document_sha256", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.String(), nullable=False),
         sa.Column(
             "status",
@@ -118,6 +119,7 @@ def upgrade() -> None:
         sa.Column("reviewer", sa.String(length=100), nullable=True),
         sa.Column("reason", sa.String(), nullable=True),
         sa.Column("proposal_id", sa.Integer(), nullable=True),
+        sa.Column("derived", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.ForeignKeyConstraint(
             ["proposal_id"], ["proposal.id"], name=op.f("fk_catalogue_change_proposal_id_proposal")
         ),
