@@ -15,6 +15,7 @@ from starlette_compress import CompressMiddleware
 
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
+from app.fhir.application import MOUNT_PATH, create_fhir_app
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)
+    app.mount(MOUNT_PATH, create_fhir_app(resources, app))
     _document_problems_as_problem_json(app)
     return app
 

@@ -19,6 +19,8 @@ DOCS_POLICY = (
     "frame-ancestors 'none'; base-uri 'self'"
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Where the catalogue is read: the JSON API and the FHIR interface.
+CATALOGUE_PATHS = ("/v1/", "/fhir/")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # The longest request target accepted (path plus query): the common default of servers
 # and proxies, and room for every list filter at its 20-value limit with this
@@ -128,7 +130,7 @@ class ConcurrencyLimitMiddleware:
         self.slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not scope["path"].startswith(CATALOGUE_PATHS):
             await self.app(scope, receive, send)
             return
         if self.slots is None:  # made in the event loop that serves the requests
