@@ -16,12 +16,16 @@ from app.fhir.resources import (
     plan_definition,
     searchset,
 )
-from app.models import Phase
 from app.pagination import MAX_LIMIT
 from app.queries.exercises import get_exercise, get_exercises, list_exercises
-from app.queries.keyset import KeysetPage
+from app.queries.keyset import KeysetPage, PagePosition
 from app.queries.phases import PhaseExerciseRow, get_phase_detail
 from app.queries.revision import CatalogueRevision
+
+
+def _at(key: list[Any] | None) -> PagePosition:
+    """The keyset position `key` (None: the first page)."""
+    return lambda: key
 
 
 def metadata(session: Session, *, revision: CatalogueRevision, base: str) -> CapabilityStatement:
@@ -52,7 +56,7 @@ def search_activity_definitions(
         session,
         filters=search.filters,
         limit=max(search.count, 1),
-        after=lambda: position,
+        after=_at(position),
     )
     if search.count == 0:  # the total alone
         return searchset([], total=page.total, self_url=self_url, next_url=None)
@@ -74,11 +78,8 @@ def read_plan_definition(
     """The phase with all its exercises in progression order, read a page at a time."""
     rows: list[PhaseExerciseRow] = []
     next_key: list[Any] | None = None
-    phase: Phase | None = None
     while True:
-        detail = get_phase_detail(
-            session, slug=slug, limit=MAX_LIMIT, after=lambda key=next_key: key
-        )
+        detail = get_phase_detail(session, slug=slug, limit=MAX_LIMIT, after=_at(next_key))
         phase = detail.term
         page: KeysetPage[PhaseExerciseRow] = detail.embedded
         rows += page.items

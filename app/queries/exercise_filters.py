@@ -192,11 +192,12 @@ def filter_conditions(
 
 def _text_matches(text: Any, match: TextMatch) -> ColumnElement[bool]:
     if match.how == "exact":
-        return text == match.value  # type: ignore[no-any-return]
+        exact: ColumnElement[bool] = text == match.value
+        return exact
     # LIKE's wildcards in the value are literal characters, escaped.
     value = match.value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{value}%" if match.how == "contains" else f"{value}%"
-    return sa.func.lower(text).like(pattern, escape="\\")  # type: ignore[no-any-return]
+    return sa.func.lower(text).like(pattern, escape="\\")
 
 
 def _linked(link_column: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
