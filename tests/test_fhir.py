@@ -5,9 +5,13 @@ answers every error as an OperationOutcome."""
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx2
 import pytest
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
+from app.dependencies import get_session
+from app.main import create_app
 from app.seeding.reading import Catalogue
 from tests.fhir_validation import assert_r4, r4_problems
 
@@ -483,6 +487,27 @@ class TestErrors:
         assert response.headers["content-type"] == "application/json"
         assert response.json()["resourceType"] == "OperationOutcome"
 
+    @pytest.mark.parametrize(
+        ("error", "status", "code"),
+        [
+            (RuntimeError("a bug with a secret in it"), 500, "exception"),
+            (OperationalError("SELECT 1", {}, Exception("secret")), 503, "transient"),
+        ],
+    )
+    def test_a_failure_is_an_outcome_that_tells_nothing(self, error, status, code):
+        app = create_app()
+
+        def failing() -> None:
+            raise error
+
+        app.dependency_overrides[get_session] = failing
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/fhir/R4/ActivityDefinition/sitting-heel-dig")
+        assert_outcome(response, status, code)
+        assert "secret" not in response.text
+        if status == 503:
+            assert response.headers["retry-after"] == "5"
+
     def test_the_json_api_keeps_its_problems(self, client):
         response = client.get("/v1/exercises/no-such-thing")
         assert response.headers["content-type"] == "application/problem+json"
@@ -529,3 +554,40 @@ class TestTheRealCatalogue:
             activity = fhir(full_client, f"/ActivityDefinition/{slug}")
             detail = full_client.get(f"/v1/exercises/{slug}").json()
             assert dosage_numbers(activity) == expected_numbers(detail["dosage"])
+
+
+class TestServedByTheServer:
+    """Through a real `catalogue serve` (its response cache in front, uvicorn checking
+    each body against its Content-Length), over the real catalogue."""
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/metadata",
+            "/ActivityDefinition/lying-hamstring-stretch",
+            "/PlanDefinition/rehab",
+            "/ActivityDefinition?topic=stretch&_count=5",
+        ],
+    )
+    def test_served_whole_and_again_from_the_cache(self, live_server, path):
+        url = f"{live_server}/fhir/R4{path}"
+        first = httpx2.get(url, headers={"Accept-Encoding": "identity"})
+        assert first.status_code == 200
+        assert int(first.headers["content-length"]) == len(first.content)
+        assert first.headers["content-type"] == FHIR_JSON
+        assert_r4(first.json())
+        again = httpx2.get(url, headers={"Accept-Encoding": "identity"})
+        assert (again.content, again.headers["etag"]) == (first.content, first.headers["etag"])
+        plain = httpx2.get(url, headers={"Accept": "application/json"})
+        assert plain.headers["content-type"] == "application/json"
+        assert plain.headers["etag"] != first.headers["etag"]
+        fresh = httpx2.get(
+            url, headers={"If-None-Match": first.headers["etag"], "Accept-Encoding": "identity"}
+        )
+        assert fresh.status_code == 304
+
+    def test_errors_are_outcomes_with_the_servers_headers(self, live_server):
+        response = httpx2.get(f"{live_server}/fhir/R4/ActivityDefinition/no-such-thing")
+        assert_outcome(response, 404, "not-found")
+        assert response.headers["x-request-id"]
+        assert response.headers["x-content-type-options"] == "nosniff"

@@ -113,7 +113,9 @@ class FhirReader:
             return resource.model_dump_json().encode()
 
         body = await read_in_thread(self.session, checked, **arguments)
-        return Response(body, media_type=self.media_type, headers=dict(headers.headers))
+        # The validators' headers only: the holder's own Content-Length is its empty body's.
+        validators = {k: v for k, v in headers.headers.items() if k != "content-length"}
+        return Response(body, media_type=self.media_type, headers=validators)
 
 
 async def fhir_reader(
