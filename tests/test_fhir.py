@@ -266,8 +266,16 @@ class TestReadActivityDefinition:
     def test_stop_rules_and_avoid_rules_read_as_text_too(self, client):
         detail = client.get("/v1/exercises/lying-hamstring-stretch").json()
         activity = fhir(client, "/ActivityDefinition/lying-hamstring-stretch")
-        for rule in detail["contraindications"]:
-            assert rule["note"] in activity["usage"]
+        words = {"avoid": "Avoid with", "caution": "Caution with"}
+        words["stop"] = "Stop at once if this appears or worsens"
+        names = {
+            item["slug"]: item["name"]
+            for item in client.get("/v1/conditions", params={"limit": 100}).json()["items"]
+        }
+        assert activity["usage"].split("\n") == [
+            f"{words[rule['severity']]}: {names[rule['condition']]}. {rule['note']}"
+            for rule in detail["contraindications"]
+        ]
 
     def test_conditional_get(self, client):
         response = client.get("/fhir/R4/ActivityDefinition/sitting-heel-dig")

@@ -223,17 +223,18 @@ def activity_definition(
 
 
 _SEVERITY_WORDS = {
-    "avoid": "Do not do this exercise with",
-    "caution": "With caution, as noted, with",
-    "stop": "Stop at once if this appears or worsens:",
+    "avoid": "Avoid with",
+    "caution": "Caution with",
+    "stop": "Stop at once if this appears or worsens",
 }
 
 
 def _usage(exercise: Exercise) -> str | None:
     """The contraindications and stop rules as text a clinician reads in any FHIR
-    viewer (the extension carries them for systems)."""
+    viewer (the contraindication extensions carry the same for systems), one a line:
+    `Avoid with: Acute hamstring strain. <note>`."""
     rules = [
-        f"{_SEVERITY_WORDS[item.severity.value]} {item.condition.name}. {item.note}"
+        f"{_SEVERITY_WORDS[item.severity.value]}: {item.condition.name}. {item.note}"
         for item in sorted(exercise.contraindications, key=lambda c: c.condition.slug)
     ]
     return "\n".join(rules) or None
