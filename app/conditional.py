@@ -66,7 +66,8 @@ def check_validators(
 ) -> CatalogueRevision:
     """Set ETag, Last-Modified and Cache-Control from the revision of the catalogue the
     session reads (and return it), or raise `NotModified` when the client already has
-    this version. With a `variant`, the representation also varies with `Accept`."""
+    this version. With a `variant` (the FHIR interface's), the representation also
+    varies with `Accept` and `Prefer`."""
     revision = get_revision(session)
     setattr(request.state, _RENDERED_FROM, revision.tag)
     etag = entity_tag(revision, request, variant)
@@ -74,7 +75,7 @@ def check_validators(
         "ETag": etag,
         "Last-Modified": format_datetime(revision.updated_at, usegmt=True),
         "Cache-Control": CATALOGUE_CACHE_CONTROL,
-        "Vary": "Accept, Accept-Encoding" if variant else "Accept-Encoding",
+        "Vary": "Accept, Accept-Encoding, Prefer" if variant else "Accept-Encoding",
     }
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:

@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
-        allow_headers=["If-None-Match", "If-Modified-Since", "X-Request-ID"],
+        allow_headers=["If-None-Match", "If-Modified-Since", "X-Request-ID", "Prefer"],
         expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
     )
     # Outermost: every response, errors included, carries the request's id.

@@ -47,8 +47,9 @@ _NOT_MODIFIED_HEADERS = frozenset(
 )
 # Headers that change the bytes of a response: the media type and encoding negotiated,
 # the origin (CORS headers), and the host, which `Link` URLs are built from (so a
-# forged Host header cannot put its URLs into answers for other clients).
-_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin")
+# forged Host header cannot put its URLs into answers for other clients), and FHIR's
+# `Prefer` (lenient handling answers a search that strict handling refuses).
+_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin", b"prefer")
 _REQUEST_ID = b"x-request-id"
 MAX_ENTRY_BYTES = 1 << 20
 
@@ -130,6 +131,7 @@ class ResponseCache:
             selecting.get(b"accept"),
             selecting.get(b"accept-encoding"),
             selecting.get(b"origin"),
+            selecting.get(b"prefer"),
         )
         entry = self.entries.get(key)
         if entry is None or entry.revision != self.revision:

@@ -357,6 +357,7 @@ class TestSearchActivityDefinitions:
         assert entry_ids(fhir(client, "/ActivityDefinition?topic=stretch")) == stretches
         system = f"/ActivityDefinition?topic={CATEGORY_SYSTEM}|stretch"
         assert entry_ids(fhir(client, system)) == stretches
+        assert fhir(client, "/ActivityDefinition?topic=|stretch")["total"] == 0
         other = fhir(client, "/ActivityDefinition?topic=http://snomed.info/sct|stretch")
         assert (other["total"], entry_ids(other)) == (0, [])
         assert fhir(client, "/ActivityDefinition?topic=no-such-category")["total"] == 0
@@ -593,6 +594,15 @@ class TestServedByTheServer:
             url, headers={"If-None-Match": first.headers["etag"], "Accept-Encoding": "identity"}
         )
         assert fresh.status_code == 304
+
+    def test_lenient_and_strict_handling_are_not_mixed_up_by_the_cache(self, live_server):
+        url = f"{live_server}/fhir/R4/ActivityDefinition?_summary=true&title=lying"
+        lenient = httpx2.get(url, headers={"Prefer": "handling=lenient"})
+        assert lenient.status_code == 200
+        assert "Prefer" in lenient.headers["vary"]
+        again = httpx2.get(url, headers={"Prefer": "handling=lenient"})
+        assert again.content == lenient.content
+        assert_outcome(httpx2.get(url), 400, "invalid")
 
     def test_errors_are_outcomes_with_the_servers_headers(self, live_server):
         response = httpx2.get(f"{live_server}/fhir/R4/ActivityDefinition/no-such-thing")

@@ -106,8 +106,10 @@ class FhirReader:
         base = base_url(self.request)
 
         def checked(session: Session, **arguments: Any) -> bytes:
+            # Lenient handling can answer what strict handling refuses: a variant too.
+            variant = self.media_type + (";lenient" if _lenient(self.request) else "")
             revision: CatalogueRevision = check_validators(
-                self.request, headers, session, variant=self.media_type
+                self.request, headers, session, variant=variant
             )
             resource = build(session, revision=revision, base=base, **arguments)
             return resource.model_dump_json().encode()
@@ -204,8 +206,8 @@ def activity_search(request: Request, resources: ResourcesDep) -> ActivitySearch
             codes = []
             for token in values:
                 system, bar, code = token.rpartition("|")
-                if bar and system and system != CATEGORY_SYSTEM:
-                    continue  # another code system: none of its codes is a category here
+                if bar and system != CATEGORY_SYSTEM:
+                    continue  # another code system, or none (`|code`): not a category here
                 codes.append(code)
             categories = [Category(code) for code in codes if code in _CATEGORIES]
             no_match = not categories
