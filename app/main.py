@@ -16,6 +16,7 @@ from starlette_compress import CompressMiddleware
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
+from app.fhir.outcomes import uri_too_long
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import catalogue, conditions, exercises, goals, phases, sources
@@ -91,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.resources = resources
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
-    app.add_middleware(URLLengthLimitMiddleware)
+    app.add_middleware(
+        URLLengthLimitMiddleware, refusals={MOUNT_PATH.encode() + b"/": uri_too_long}
+    )
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeadersMiddleware)

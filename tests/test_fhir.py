@@ -488,6 +488,14 @@ class TestErrors:
         response = client.post("/fhir/R4/ActivityDefinition", json={"resourceType": "Basic"})
         assert_outcome(response, 405, "not-supported")
 
+    def test_a_url_too_long(self, client):
+        response = client.get("/fhir/R4/ActivityDefinition", params={"title": "x" * 9000})
+        assert_outcome(response, 414, "too-long")
+        # The JSON API's own 414 is still a problem.
+        other = client.get("/v1/exercises", params={"q": "x" * 9000})
+        assert other.status_code == 414
+        assert other.headers["content-type"] == "application/problem+json"
+
     def test_errors_in_plain_json_when_asked(self, client):
         response = client.get(
             "/fhir/R4/ActivityDefinition/no-such-thing", headers={"Accept": "application/json"}

@@ -52,6 +52,11 @@ def outcome_response(
     )
 
 
+def uri_too_long(detail: str) -> Response:
+    """The 414 the main app's URL limit answers under /fhir/R4 (before any routing)."""
+    return outcome_response(None, 414, detail)
+
+
 def install_outcome_handlers(app: FastAPI) -> None:
     @app.exception_handler(CatalogueError)
     async def catalogue_error(request: Request, error: CatalogueError) -> Response:
