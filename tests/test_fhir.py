@@ -294,6 +294,10 @@ class TestReadActivityDefinition:
         renamed = client.get("/fhir/R4/ActivityDefinition/nordic-curl", follow_redirects=False)
         assert renamed.status_code == 308
         assert renamed.headers["location"] == f"{BASE}/ActivityDefinition/nordic-hamstring-exercise"
+        assert_r4(renamed.json())
+        assert [(i["severity"], i["code"]) for i in renamed.json()["issue"]] == [
+            ("information", "informational")
+        ]
         assert_outcome(client.get("/fhir/R4/ActivityDefinition/compression-shorts"), 410, "deleted")
 
     @pytest.mark.parametrize("bad", ["UPPER", "a_b", "x" * 101])

@@ -38,9 +38,11 @@ def outcome_response(
     expression: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    outcome = operation_outcome(
-        _ISSUE_CODES.get(status, "exception"), diagnostics, expression=expression
-    )
+    if status < 400:  # a redirect (a renamed exercise): information, not an error
+        outcome = operation_outcome("informational", diagnostics, severity="information")
+    else:
+        code = _ISSUE_CODES.get(status, "exception")
+        outcome = operation_outcome(code, diagnostics, expression=expression)
     media_type = FHIR_JSON
     if request is not None:
         media_type = getattr(request.state, "fhir_media_type", FHIR_JSON)

@@ -371,13 +371,14 @@ def capability_statement(*, base: str, revision: CatalogueRevision) -> Capabilit
 
 
 def operation_outcome(
-    code: str, diagnostics: str, *, expression: str | None = None
+    code: str, diagnostics: str, *, expression: str | None = None, severity: str = "error"
 ) -> OperationOutcome:
-    """An error as FHIR reports one: `code` from the IssueType value set."""
+    """An outcome as FHIR reports one (an error, or `information` for a redirect):
+    `code` from the IssueType value set."""
     return OperationOutcome(
         issue=[
             OperationOutcomeIssue(
-                severity="error",
+                severity=severity,
                 code=code,
                 diagnostics=diagnostics,
                 expression=[expression] if expression else None,
