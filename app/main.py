@@ -15,6 +15,8 @@ from starlette_compress import CompressMiddleware
 
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
+from app.fhir.application import MOUNT_PATH, create_fhir_app
+from app.fhir.outcomes import uri_too_long
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
@@ -106,7 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestBodyMiddleware)
-    app.add_middleware(URLLengthLimitMiddleware)
+    app.add_middleware(
+        URLLengthLimitMiddleware, refusals={MOUNT_PATH.encode() + b"/": uri_too_long}
+    )
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
     app.add_middleware(CompressMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeadersMiddleware)
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "If-None-Match",
             "If-Modified-Since",
             "X-Request-ID",
+            "Prefer",
             "Authorization",
             "If-Match",
             "Content-Type",
@@ -144,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)
+    app.mount(MOUNT_PATH, create_fhir_app(resources, app))
     _document_problems_as_problem_json(app)
     return app
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.conditional import etag_matches, rendered_from
 from app.queries.revision import get_revision
-from app.security import is_acceptable_request_id, new_request_id
+from app.security import CATALOGUE_PATHS, is_acceptable_request_id, new_request_id
 
 
 def read_current_revision(engine: Engine) -> str:
@@ -47,8 +47,9 @@ _NOT_MODIFIED_HEADERS = frozenset(
 )
 # Headers that change the bytes of a response: the media type and encoding negotiated,
 # the origin (CORS headers), and the host, which `Link` URLs are built from (so a
-# forged Host header cannot put its URLs into answers for other clients).
-_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin")
+# forged Host header cannot put its URLs into answers for other clients), and FHIR's
+# `Prefer` (lenient handling answers a search that strict handling refuses).
+_SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin", b"prefer")
 _REQUEST_ID = b"x-request-id"
 MAX_ENTRY_BYTES = 1 << 20
 
@@ -100,7 +101,7 @@ class ResponseCache:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
-            or not scope["path"].startswith("/v1/")
+            or not scope["path"].startswith(CATALOGUE_PATHS)
         ):
             await self.app(scope, receive, send)
             return
@@ -134,6 +135,7 @@ class ResponseCache:
             selecting.get(b"accept"),
             selecting.get(b"accept-encoding"),
             selecting.get(b"origin"),
+            selecting.get(b"prefer"),
         )
         entry = self.entries.get(key)
         if entry is None or entry.revision != self.revision:

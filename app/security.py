@@ -3,9 +3,11 @@ and HEAD answered as GET without a body."""
 
 import os
 import re
+from collections.abc import Callable, Mapping
 
 import anyio
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import problem_response
@@ -19,6 +21,8 @@ DOCS_POLICY = (
     "frame-ancestors 'none'; base-uri 'self'"
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Where the catalogue is read: the JSON API and the FHIR interface.
+CATALOGUE_PATHS = ("/v1/", "/fhir/")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # The longest request target accepted (path plus query): the common default of servers
 # and proxies, and room for every list filter at its 20-value limit with this
@@ -69,10 +73,15 @@ class SecurityHeadersMiddleware:
 
 class URLLengthLimitMiddleware:
     """Answer 414 (RFC 9110 15.5.15) to request targets longer than `MAX_URL_BYTES`
-    before any parsing or routing is done for them."""
+    before any parsing or routing is done for them: a problem, or under a path prefix
+    of `refusals` the answer it makes (the FHIR interface's OperationOutcome) from the
+    request's detail."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(
+        self, app: ASGIApp, refusals: Mapping[bytes, Callable[[str], Response]] | None = None
+    ):
         self.app = app
+        self.refusals = dict(refusals or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -80,13 +89,18 @@ class URLLengthLimitMiddleware:
             path = scope.get("raw_path") or scope["path"].encode()
             length = len(path) + (1 + len(query) if query else 0)  # with the "?"
             if length > MAX_URL_BYTES:
-                response = problem_response(
-                    414,
-                    "URI too long",
+                detail = (
                     f"The request target is {length} bytes; at most {MAX_URL_BYTES} are "
-                    "accepted. Send fewer or shorter filter values.",
-                    slug="uri-too-long",
+                    "accepted. Send fewer or shorter filter values."
                 )
+                refuse = next(
+                    (make for prefix, make in self.refusals.items() if path.startswith(prefix)),
+                    None,
+                )
+                if refuse is not None:
+                    response = refuse(detail)
+                else:
+                    response = problem_response(414, "URI too long", detail, slug="uri-too-long")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -128,7 +142,7 @@ class ConcurrencyLimitMiddleware:
         self.slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not scope["path"].startswith(CATALOGUE_PATHS):
             await self.app(scope, receive, send)
             return
         if self.slots is None:  # made in the event loop that serves the requests

@@ -68,6 +68,8 @@ ENDPOINTS = [
     Endpoint("search q", "/v1/exercises?q=hamstring+stretch"),
     Endpoint("list safe_for", "/v1/exercises?safe_for=sciatica-nerve-symptoms"),
     Endpoint("catalogue meta", "/v1/catalogue"),
+    Endpoint("FHIR ActivityDefinition", "/fhir/R4/ActivityDefinition/{detail}"),
+    Endpoint("FHIR PlanDefinition", "/fhir/R4/PlanDefinition/rehab"),
     Endpoint("conditional 304", "/v1/exercises?phase=rehab&limit=20", conditional=True),
 ]
 

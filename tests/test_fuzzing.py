@@ -65,7 +65,9 @@ class RequestCounter:
 # fixture-based loader relies on a pytest internal that pytest 9.2 removed.)
 APP = create_app()
 COUNTER = RequestCounter(APP)
-schema = schemathesis.openapi.from_asgi("/openapi.json", COUNTER)
+# The curation operations need a key, and change the catalogue: fuzzed with one, on a
+# database of their own, in `test_fuzzing_writes.py`.
+schema = schemathesis.openapi.from_asgi("/openapi.json", COUNTER).exclude(tag="proposals")
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
     max_examples=EXAMPLES_PER_OPERATION,

@@ -28,10 +28,23 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("http edge", ("app.problems", "app.security")),
-    ("http", ("app.conditional", "app.pagination", "app.schemas")),
-    ("http wrappers", ("app.response_cache", "app.dependencies", "app.auth")),
-    ("routes", ("app.routes",)),
-    ("entry points", ("app.main", "app.cli")),
+    (
+        "http",
+        (
+            "app.conditional",
+            "app.pagination",
+            "app.schemas",
+            "app.fhir.resources",
+            "app.fhir.outcomes",
+        ),
+    ),
+    (
+        "http wrappers",
+        ("app.response_cache", "app.dependencies", "app.auth", "app.fhir.reading"),
+    ),
+    ("fhir reads", ("app.fhir.documents",)),
+    ("routes", ("app.routes", "app.fhir.routes")),
+    ("entry points", ("app.main", "app.cli", "app.fhir.application")),
 ]
 HTTP_LAYER = 3  # the first layer that may know HTTP
 WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "asgi_correlation_id", "fastapi_offline")
@@ -64,7 +77,7 @@ def imports(path: Path) -> list[tuple[int, str]]:
 
 
 MODULES = sorted((PROJECT_ROOT / "app").rglob("*.py"))
-PACKAGES = {"app", "app.queries", "app.routes", "app.seeding"}
+PACKAGES = {"app", "app.queries", "app.routes", "app.seeding", "app.fhir"}
 
 
 def violations(path: Path, importer: str) -> list[str]:

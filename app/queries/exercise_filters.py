@@ -4,7 +4,7 @@ exist, and the WHERE clauses they make."""
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
@@ -26,6 +26,16 @@ from app.vocabulary import Category, Difficulty, PhaseBasis, PhaseSlug, Position
 
 
 @dataclass(frozen=True)
+class TextMatch:
+    """A string search as FHIR defines one: `value` at the start of the text, ignoring
+    case (`starts`), the whole text (`exact`), or anywhere in it, ignoring case
+    (`contains`)."""
+
+    value: str
+    how: Literal["starts", "exact", "contains"] = "starts"
+
+
+@dataclass(frozen=True)
 class ExerciseFilters:
     """Filters on the exercise list, already validated in form: several values of one
     filter mean any of them; different filters combine with AND."""
@@ -44,9 +54,16 @@ class ExerciseFilters:
     # Conditions: drop exercises to avoid with any of them.
     safe_for: Sequence[str] = ()
     updated_since: datetime | None = None
+    # The FHIR interface's string searches (any of them): on the exercise's name
+    # (`title`), and on its slug without hyphens (the FHIR computable `name`, whose
+    # letters are the slug's: `lying-hamstring-stretch` is `LyingHamstringStretch`).
+    name_text: Sequence[TextMatch] = ()
+    slug_text: Sequence[TextMatch] = ()
 
 
-FILTER_FIELDS = frozenset(field.name for field in fields(ExerciseFilters))
+# The filters of GET /v1/exercises (the FHIR searches have parameters of their own).
+FHIR_FILTER_FIELDS = frozenset({"name_text", "slug_text"})
+FILTER_FIELDS = frozenset(field.name for field in fields(ExerciseFilters)) - FHIR_FILTER_FIELDS
 
 
 def without_retired(
@@ -163,7 +180,24 @@ def filter_conditions(
         conditions.append(
             col(Exercise.updated_at) >= planned_with(filters.updated_since, UTCDateTime())
         )
+    texts = (
+        (col(Exercise.name), filters.name_text),
+        (sa.func.replace(col(Exercise.slug), "-", ""), filters.slug_text),
+    )
+    for text, matches in texts:
+        if matches:
+            conditions.append(sa.or_(*(_text_matches(text, match) for match in matches)))
     return conditions
+
+
+def _text_matches(text: Any, match: TextMatch) -> ColumnElement[bool]:
+    if match.how == "exact":
+        exact: ColumnElement[bool] = text == match.value
+        return exact
+    # LIKE's wildcards in the value are literal characters, escaped.
+    value = match.value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{value}%" if match.how == "contains" else f"{value}%"
+    return sa.func.lower(text).like(pattern, escape="\\")
 
 
 def _linked(link_column: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -224,23 +224,33 @@ def _listed(
     ]
 
 
+# Everything the detail view (and the FHIR ActivityDefinition) shows of an exercise.
+_DETAIL_LOADS = (
+    selectinload(Exercise.phase_links).joinedload(ExercisePhase.phase),  # type: ignore[arg-type]
+    selectinload(Exercise.goal_links).joinedload(ExerciseGoal.goal),  # type: ignore[arg-type]
+    selectinload(Exercise.equipment_links),  # type: ignore[arg-type]
+    selectinload(Exercise.body_region_links),  # type: ignore[arg-type]
+    selectinload(Exercise.contraindications).joinedload(Contraindication.condition),  # type: ignore[arg-type]
+    selectinload(Exercise.evidence).joinedload(Evidence.source),  # type: ignore[arg-type]
+    selectinload(Exercise.progression_links).joinedload(Progression.harder),  # type: ignore[arg-type]
+    selectinload(Exercise.regression_links).joinedload(Progression.easier),  # type: ignore[arg-type]
+)
+
+
 def get_exercise(session: Session, *, slug: str) -> Exercise:
     """One exercise with everything the detail view shows."""
-    statement = (
-        select(Exercise)
-        .where(Exercise.slug == slug)
-        .options(
-            selectinload(Exercise.phase_links).joinedload(ExercisePhase.phase),  # type: ignore[arg-type]
-            selectinload(Exercise.goal_links).joinedload(ExerciseGoal.goal),  # type: ignore[arg-type]
-            selectinload(Exercise.equipment_links),  # type: ignore[arg-type]
-            selectinload(Exercise.body_region_links),  # type: ignore[arg-type]
-            selectinload(Exercise.contraindications).joinedload(Contraindication.condition),  # type: ignore[arg-type]
-            selectinload(Exercise.evidence).joinedload(Evidence.source),  # type: ignore[arg-type]
-            selectinload(Exercise.progression_links).joinedload(Progression.harder),  # type: ignore[arg-type]
-            selectinload(Exercise.regression_links).joinedload(Progression.easier),  # type: ignore[arg-type]
-        )
-    )
+    statement = select(Exercise).where(Exercise.slug == slug).options(*_DETAIL_LOADS)
     exercise = session.exec(statement).first()
     if exercise is None:
         raise not_found(session, "exercise", slug)
     return exercise
+
+
+def get_exercises(session: Session, *, slugs: Sequence[str]) -> list[Exercise]:
+    """The exercises with these slugs, each with everything the detail view shows, in
+    the order of `slugs` (a page of a list read in full: a fixed number of queries)."""
+    if not slugs:
+        return []
+    statement = select(Exercise).where(col(Exercise.slug).in_(list(slugs))).options(*_DETAIL_LOADS)
+    found = {exercise.slug: exercise for exercise in session.exec(statement)}
+    return [found[slug] for slug in slugs if slug in found]
