@@ -172,7 +172,7 @@ CATALOGUE: dict[str, Any] = {
     },
 }
 
-HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0005"}}
+HEALTH: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "migrations": "0006"}}
 
 PROBLEM: dict[str, Any] = {
     "type": "https://exercise-catalogue.example/problems/invalid-parameters",

@@ -43,6 +43,7 @@ EXAMPLE_MODELS: list[type[BaseModel]] = [
     schemas.Health,
     schemas.ProposalIn,
     schemas.ProposalOut,
+    schemas.ProposalDetail,
     Problem,
 ]
 # What `uuid.uuid4().hex` gives: the X-Request-ID minted for a request that has none.
