@@ -194,10 +194,13 @@ def make_keys(session: Session) -> Keys:
     return Keys(curator, reviewer, other, tokens)
 
 
-@pytest.fixture
-def keys(session: Session) -> Keys:
-    """Keys in the test's database: `alex` (curator), `sam` and `kim` (reviewers)."""
-    return make_keys(session)
+@pytest.fixture(scope="session")
+def keys(engine: Engine) -> Keys:
+    """Keys in the shared test database, made once (each costs a deliberately slow
+    scrypt): `alex` (curator), `sam` and `kim` (reviewers). A test that revokes one does
+    so in its own rolled-back transaction."""
+    with Session(engine) as session:
+        return make_keys(session)
 
 
 @pytest.fixture

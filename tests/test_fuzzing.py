@@ -22,8 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.dependencies import get_session
 from app.main import create_app
 
-EXAMPLES_PER_OPERATION = 200
-MINIMUM_REQUESTS = 2000
+EXAMPLES_PER_OPERATION = 100
+MINIMUM_REQUESTS = 1500
 # Constraints OpenAPI cannot express: slugs of goals, equipment, regions, sources and
 # conditions must exist in the catalogue (a typo is a 422 naming the parameter, so it
 # never silently empties or widens a clinical query), a cursor must carry this API's

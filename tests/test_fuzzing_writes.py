@@ -21,8 +21,8 @@ from app.settings import Settings
 from tests.conftest import TemporaryDatabases, make_keys, migrate
 from tests.test_fuzzing import RequestCounter
 
-EXAMPLES_PER_OPERATION = 100
-MINIMUM_REQUESTS = 500
+EXAMPLES_PER_OPERATION = 60
+MINIMUM_REQUESTS = 300
 
 APP = create_app(Settings(curation_writes_per_hour=10**6))
 COUNTER = RequestCounter(APP)
