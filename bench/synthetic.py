@@ -767,11 +767,7 @@ class Generator:
 def real_catalogue() -> tuple[Catalogue, dict[str, str]]:
     """The curated catalogue and its source documents' text, by source slug."""
     catalogue = read_catalogue(CATALOGUE_DIR, DOCUMENTS_DIR)
-    documents = {
-        source.slug: (DOCUMENTS_DIR / source.file).read_text(encoding="utf-8")
-        for source in catalogue.sources
-    }
-    return catalogue, documents
+    return catalogue, catalogue.documents
 
 
 def build_catalogue(size: int, *, seed: int = SEED) -> Catalogue:
@@ -789,6 +785,8 @@ def build_catalogue(size: int, *, seed: int = SEED) -> Catalogue:
         goals=real.goals,
         conditions=real.conditions,
         exercises=[*real.exercises, *generated],
+        retired=real.retired,
+        documents=real.documents,
     )
     # The same cross-file checks a curated catalogue passes: quotes at their offsets,
     # known slugs, no cycles.
