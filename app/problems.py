@@ -3,7 +3,7 @@
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -270,10 +270,12 @@ def _allowed_methods(request: Request) -> list[str]:
 class UnexpectedErrorMiddleware:
     """Render an unexpected exception as the generic 500 problem *inside* the middleware
     stack, so the answer still gets its request id, security and CORS headers (Starlette
-    would otherwise handle it outermost, after all of them)."""
+    would otherwise handle it outermost, after all of them). `render` makes the answer
+    (the FHIR app's is an OperationOutcome); the error is logged first."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, *, render: Callable[[Request], Response] | None = None):
         self.app = app
+        self.render = render or (lambda request: _internal_error(request))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -291,18 +293,25 @@ class UnexpectedErrorMiddleware:
         except Exception:
             if started:
                 raise  # too late for a problem document; the server closes the connection
-            await _internal_error(Request(scope), logged=True)(scope, receive, send)
+            request = Request(scope)
+            log_unexpected_error(request)
+            await self.render(request)(scope, receive, send)
+
+
+def log_unexpected_error(request: Request) -> None:
+    """The details of an unexpected error go to the log (with the request id), never out."""
+    logger.exception(
+        "unhandled error on %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        correlation_id.get(),
+    )
 
 
 def _internal_error(request: Request, *, logged: bool = False) -> JSONResponse:
-    """The generic 500: the details go to the log (with the request id), never out."""
+    """The generic 500."""
     if logged:
-        logger.exception(
-            "unhandled error on %s %s (request id %s)",
-            request.method,
-            request.url.path,
-            correlation_id.get(),
-        )
+        log_unexpected_error(request)
     return problem_response(
         500,
         CatalogueError.title,

@@ -7,8 +7,9 @@ from fastapi import Depends, FastAPI
 
 from app.dependencies import AppResources
 from app.fhir import routes
-from app.fhir.outcomes import UnexpectedOutcomeMiddleware, install_outcome_handlers
+from app.fhir.outcomes import install_outcome_handlers, internal_error_outcome
 from app.fhir.reading import media_type
+from app.problems import UnexpectedErrorMiddleware
 
 MOUNT_PATH = "/fhir/R4"
 
@@ -24,7 +25,7 @@ def create_fhir_app(resources: AppResources, parent: FastAPI) -> FastAPI:
     )
     app.state.resources = resources
     app.dependency_overrides = parent.dependency_overrides
-    app.add_middleware(UnexpectedOutcomeMiddleware)
+    app.add_middleware(UnexpectedErrorMiddleware, render=internal_error_outcome)
     install_outcome_handlers(app)
     # The media type is negotiated first: a 406 comes before any other answer.
     app.include_router(routes.router, dependencies=[Depends(media_type)])

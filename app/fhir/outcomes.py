@@ -4,17 +4,16 @@ type the client asked for."""
 
 import logging
 
-from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import CatalogueError, InvalidParameters, NotModified, Renamed
 from app.fhir.resources import FHIR_JSON, operation_outcome
+from app.problems import log_unexpected_error
 
 logger = logging.getLogger("app")
 
@@ -123,38 +122,12 @@ def install_outcome_handlers(app: FastAPI) -> None:
         )
 
 
-class UnexpectedOutcomeMiddleware:
-    """An unexpected exception as a 500 OperationOutcome, rendered inside the FHIR app
-    (so the main app's middleware still adds its headers), never a stack trace."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception:
-            if started:
-                raise
-            await _internal_error(Request(scope), logged=True)(scope, receive, send)
+def internal_error_outcome(request: Request) -> Response:
+    """The generic 500, as an OperationOutcome (the error is logged by the caller)."""
+    return outcome_response(None, 500, "Something went wrong on our side; it has been logged.")
 
 
 def _internal_error(request: Request, *, logged: bool = False) -> Response:
     if logged:
-        logger.exception(
-            "unhandled error on %s %s (request id %s)",
-            request.method,
-            request.url.path,
-            correlation_id.get(),
-        )
-    return outcome_response(None, 500, "Something went wrong on our side; it has been logged.")
+        log_unexpected_error(request)
+    return internal_error_outcome(request)
