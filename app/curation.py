@@ -28,6 +28,7 @@ from app.errors import (
 )
 from app.keys import KeyHolder
 from app.models import (
+    TERM_MODELS,
     Condition,
     Contraindication,
     Evidence,
@@ -68,7 +69,7 @@ from app.vocabulary import (
     RetiredKind,
     TextQuality,
 )
-from app.writer import TERM_MODELS, CatalogueWriter, lock_catalogue
+from app.writer import CatalogueWriter, lock_catalogue
 
 WINDOW = timedelta(hours=1)
 MODELS: dict[str, Any] = {"exercise": Exercise, **TERM_MODELS}

@@ -452,3 +452,12 @@ class CatalogueChange(SQLModel, table=True):
     # Derived from another change (the resource's regressions, its quotes' text
     # quality), not a change to its own entry: it does not make it curated, or not.
     derived: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+# The table of each kind of term (the vocabularies exercises link to), by kind.
+TERM_MODELS: dict[str, type[SQLModel]] = {
+    "source": Source,
+    "phase": Phase,
+    "goal": Goal,
+    "condition": Condition,
+}

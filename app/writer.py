@@ -12,12 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import delete, insert, update
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.models import (
+    TERM_MODELS,
     CatalogueChange,
     CatalogueState,
-    Condition,
     Contraindication,
     Evidence,
     Exercise,
@@ -25,7 +25,6 @@ from app.models import (
     ExerciseEquipment,
     ExerciseGoal,
     ExercisePhase,
-    Goal,
     Phase,
     Progression,
     RetiredSlug,
@@ -53,12 +52,6 @@ LINK_MODELS: tuple[Any, ...] = (
     Contraindication,
     Evidence,
 )
-TERM_MODELS: dict[str, type[SQLModel]] = {
-    "source": Source,
-    "phase": Phase,
-    "goal": Goal,
-    "condition": Condition,
-}
 
 
 SEED_AUTHOR = "seed"

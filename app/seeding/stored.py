@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.models import (
+    TERM_MODELS,
     CatalogueChange,
     Condition,
     Contraindication,
@@ -36,12 +37,6 @@ from app.seeding.format import (
 from app.seeding.reading import Catalogue
 from app.vocabulary import ChangeAction
 
-TERM_MODELS: dict[str, Any] = {
-    "source": Source,
-    "phase": Phase,
-    "goal": Goal,
-    "condition": Condition,
-}
 # Exercises are read back this many at a time.
 CHUNK_SIZE = 1000
 
@@ -49,7 +44,7 @@ CHUNK_SIZE = 1000
 def stored_terms(session: Session, kind: str, slugs: Sequence[str] | None = None) -> list[Any]:
     """The terms of `kind` (or those of `slugs`) as seed entries, by slug (phases in
     phase order)."""
-    model = TERM_MODELS[kind]
+    model: Any = TERM_MODELS[kind]
     statement = select(model).order_by(col(model.order) if model is Phase else col(model.slug))
     if slugs is not None:
         statement = statement.where(col(model.slug).in_(slugs))
