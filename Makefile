@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
 
-.PHONY: serve test lint typecheck pytest lock clean bench bench-scale bench-curation
+.PHONY: serve test lint typecheck pytest lock clean bench bench-scale bench-curation bench-sync
 
 ## Create the environment if missing, migrate, seed and serve on http://$(HOST):$(PORT)
 serve: $(VENV)/.installed
@@ -51,6 +51,10 @@ bench-scale: $(VENV)/.installed
 ## Proposal and approval latency, and reseeds, over a synthetic 100k catalogue
 bench-curation: $(VENV)/.installed
 	$(BIN)/python -m bench.curation $(BENCH_ARGS)
+
+## Export, change feed and delta sync over a synthetic 100k catalogue
+bench-sync: $(VENV)/.installed
+	$(BIN)/python -m bench.sync $(BENCH_ARGS)
 
 ## Re-pin the lock files after changing dependencies in pyproject.toml
 lock: $(VENV)/.installed

@@ -4,6 +4,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -112,26 +113,82 @@ def serve(
     )
 
 
+class ExportFormat(StrEnum):
+    seed = "seed"
+    ndjson = "ndjson"
+
+
 @cli.command("export")
 def export(
-    directory: Annotated[
-        Path, typer.Argument(help="A new directory: gets catalogue/ and the documents.")
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="seed: a new directory, which gets catalogue/ and the documents. "
+            "ndjson: a file, or - for standard output."
+        ),
     ],
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="The seed files, or GET /v1/export's lines.")
+    ] = ExportFormat.seed,
 ) -> None:
-    """Write the catalogue, changes made through the API included, in the seed format
-    (as seed/ lays it out). Seeding it (SEED_DIR=DIRECTORY catalogue seed) reproduces the
-    same catalogue version."""
+    """Write the catalogue, changes made through the API included: in the seed format
+    (as seed/ lays it out; seeding it, SEED_DIR=DIRECTORY catalogue seed, reproduces the
+    same catalogue version), or as the newline-delimited JSON of GET /v1/export (the same
+    bytes, from one snapshot)."""
+    if format is ExportFormat.ndjson:
+        _export_ndjson(target)
+        return
     from app.seeding.exporting import export_catalogue
 
     try:
         with _session() as session:
-            report = export_catalogue(session, directory)
+            report = export_catalogue(session, target)
     except SeedError as error:
         typer.echo(error.detail, err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"exported {report.exercises} exercises and {report.documents} documents to {directory}"
+        f"exported {report.exercises} exercises and {report.documents} documents to {target}"
     )
+
+
+def _export_ndjson(target: Path) -> None:
+    import sys
+
+    import sqlalchemy as sa
+
+    from app.database import engine_for, snapshot_engine
+    from app.ndjson_export import export_chunks
+
+    settings = get_settings()
+    engine = engine_for(settings)
+    try:
+        with Session(snapshot_engine(engine)) as session:
+            chunks = export_chunks(session, cursor_secret=settings.cursor_secret)
+            if str(target) == "-":
+                for chunk in chunks:
+                    sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+                return
+            # Written beside the target and moved into place: never a half export there.
+            partial = target.with_name(target.name + ".partial")
+            with partial.open("wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+            partial.replace(target)
+    except CatalogueError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    except sa.exc.SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error
+        typer.echo(
+            f"could not read the catalogue ({type(error).__name__}: {cause}); "
+            "is the database migrated and seeded (catalogue migrate, catalogue seed)?",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"exported the catalogue to {target}", err=True)
 
 
 @cli.command("verify-sources")

@@ -81,18 +81,38 @@ def check_validators(
         else CATALOGUE_CACHE_CONTROL,
         "Vary": "Accept, Accept-Encoding, Prefer" if variant else "Accept-Encoding",
     }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        fresh = etag_matches(if_none_match, etag)
-    else:
-        if_modified_since = request.headers.get("if-modified-since")
-        fresh = if_modified_since is not None and _not_modified_since(
-            if_modified_since, revision.updated_at
-        )
-    if fresh:
-        raise NotModified(headers)
+    _answer_if_fresh(request, headers, revision.updated_at)
     response.headers.update(headers)
     return revision
+
+
+def _answer_if_fresh(request: Request, headers: dict[str, str], updated_at: datetime) -> None:
+    """Raise `NotModified` with `headers` if the request's validators match them."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        fresh = etag_matches(if_none_match, headers["ETag"].removeprefix("W/"))
+    else:
+        if_modified_since = request.headers.get("if-modified-since")
+        fresh = if_modified_since is not None and _not_modified_since(if_modified_since, updated_at)
+    if fresh:
+        raise NotModified(headers)
+
+
+def export_validators(request: Request, *, version: str, updated_at: datetime) -> dict[str, str]:
+    """The headers of an export of catalogue `version`, or `NotModified` when the client
+    already has it. Its ETag is the version itself, weak: every export of one version
+    holds the same resources, though its header line (the time and the feed position)
+    and its compression may differ."""
+    headers = {
+        "ETag": f'W/"{version}"',
+        "Last-Modified": format_datetime(updated_at, usegmt=True),
+        "Cache-Control": PRIVATE_CACHE_CONTROL
+        if "authorization" in request.headers
+        else CATALOGUE_CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
+    _answer_if_fresh(request, headers, updated_at)
+    return headers
 
 
 def rendered_from(scope: Scope) -> str | None:

@@ -11,10 +11,11 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.conditional import check_validators
+from app.conditional import check_validators, export_validators
 from app.database import (
     end_transaction,
     engine_for,
@@ -22,16 +23,29 @@ from app.database import (
     snapshot_engine,
     write_engine,
 )
-from app.errors import CatalogueError, NotAcceptable, NotModified
+from app.errors import CatalogueError, ExportsBusy, NotAcceptable, NotModified
 from app.keys import VerifiedKeys
+from app.ndjson_export import MEDIA_TYPE, body_chunks
 from app.pagination import DetailPage, ListPage, Page, Paging
+from app.queries.export import ExportHead, export_head
 from app.queries.keyset import KeysetPage
 from app.queries.revision import RevisionMemo, attach_memo
+from app.security import is_head_request
 from app.settings import Settings
 
 Answer = TypeVar("Answer")
 Item = TypeVar("Item")
 Row = TypeVar("Row")
+
+
+@dataclass
+class ExportSlots:
+    """How many exports a process is streaming, of at most `limit`: each holds a
+    database connection and one snapshot for as long as its client takes to read it.
+    Counted on the event loop, so a plain integer does."""
+
+    limit: int
+    taken: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,11 +57,19 @@ class AppResources:
     read_engine: Engine
     revision_memo: RevisionMemo
     verified_keys: VerifiedKeys
+    export_slots: ExportSlots
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResources":
         engine = engine_for(settings)
-        return cls(settings, engine, snapshot_engine(engine), RevisionMemo(), VerifiedKeys())
+        return cls(
+            settings,
+            engine,
+            snapshot_engine(engine),
+            RevisionMemo(),
+            VerifiedKeys(),
+            ExportSlots(settings.export_max_concurrent),
+        )
 
 
 def app_resources(request: Request) -> AppResources:
@@ -131,6 +153,71 @@ async def catalogue_writes(session: WriteSessionDep) -> CatalogueWrites:
 
 
 CatalogueWritesDep = Annotated[CatalogueWrites, Depends(catalogue_writes)]
+
+
+async def export_slot(resources: ResourcesDep) -> AsyncIterator[None]:
+    """One of the process's export slots, held until the export's last byte is sent
+    (or its client goes away); a 503 when none is free."""
+    slots = resources.export_slots
+    if slots.taken >= slots.limit:
+        raise ExportsBusy(
+            f"{slots.limit} exports are already in progress on this server: retry shortly."
+        )
+    slots.taken += 1
+    try:
+        yield
+    finally:
+        slots.taken -= 1
+
+
+async def get_export_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """The session an export reads its one snapshot with, open until the export's last
+    byte is sent (`scope="request"`), not only until the route returns."""
+    session = Session(resources.read_engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        await end_transaction(session, commit=False)
+        raise
+    else:
+        await end_transaction(session, commit=True)  # a read: see `get_session`
+
+
+@dataclass(frozen=True)
+class CatalogueExport:
+    """One request's export: `await export.start()` reads the head of the snapshot (in a
+    worker thread) and the validators (a 304 before anything else is read);
+    `export.response(headers)` streams the rest, or for HEAD only the headers."""
+
+    request: Request
+    session: Session
+    cursor_secret: str
+
+    async def start(self) -> tuple[ExportHead, dict[str, str]]:
+        head = await anyio.to_thread.run_sync(export_head, self.session)
+        headers = export_validators(self.request, version=head.version, updated_at=head.updated_at)
+        return head, headers
+
+    def response(self, head: ExportHead, headers: dict[str, str]) -> Response:
+        if is_head_request(self.request.scope):
+            response = Response(headers=headers, media_type=MEDIA_TYPE)
+            # The GET streams with no length known in advance: say none rather than 0.
+            del response.headers["content-length"]
+            return response
+        chunks = body_chunks(self.session, head, cursor_secret=self.cursor_secret)
+        return StreamingResponse(chunks, headers=headers, media_type=MEDIA_TYPE)
+
+
+async def catalogue_export(
+    request: Request,
+    resources: ResourcesDep,
+    _slot: Annotated[None, Depends(export_slot, scope="request")],
+    session: Annotated[Session, Depends(get_export_session, scope="request")],
+) -> CatalogueExport:
+    return CatalogueExport(request, session, resources.settings.cursor_secret)
+
+
+CatalogueExportDep = Annotated[CatalogueExport, Depends(catalogue_export)]
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,14 @@ class DatabaseUnavailable(CatalogueError):
     title = "Database unavailable"
 
 
+class ExportsBusy(CatalogueError):
+    """As many exports as a process serves at once are in progress."""
+
+    status = 503
+    slug = "exports-busy"
+    title = "Too many exports in progress"
+
+
 class NotModified(Exception):
     """The client's copy is current: answer 304 with these headers."""
 

@@ -11,18 +11,21 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
-from starlette_compress import CompressMiddleware
+from starlette_compress import CompressMiddleware, add_compress_type
 
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
 from app.fhir.outcomes import uri_too_long
+from app.ndjson_export import MEDIA_TYPE
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
     catalogue,
+    changes,
     conditions,
     exercises,
+    export,
     goals,
     history,
     phases,
@@ -66,6 +69,11 @@ TAGS = [
     },
     {"name": "sources", "description": "The source documents and the evidence quoted from them."},
     {"name": "catalogue", "description": "The catalogue's version, counts and last change."},
+    {
+        "name": "sync",
+        "description": "Keeping an offline copy: the whole catalogue in one export, then "
+        "the change feed from the export's `resume_cursor`.",
+    },
     {
         "name": "proposals",
         "description": "Curation: a key proposes a change, a reviewer's key (not the "
@@ -112,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         URLLengthLimitMiddleware, refusals={MOUNT_PATH.encode() + b"/": uri_too_long}
     )
     # zstd, then brotli, then gzip, as the client accepts; small bodies go uncompressed.
+    add_compress_type(MEDIA_TYPE)  # the export, compressed as it streams
     app.add_middleware(CompressMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
@@ -145,7 +154,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         validator=is_acceptable_request_id,
     )
     install_error_handlers(app)
-    for module in (exercises, history, phases, goals, conditions, sources, catalogue, proposals):
+    for module in (
+        exercises,
+        history,
+        phases,
+        goals,
+        conditions,
+        sources,
+        catalogue,
+        changes,
+        export,
+        proposals,
+    ):
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)

@@ -369,6 +369,9 @@ class CatalogueState(SQLModel, table=True):
     # `updated_at`, so that a resource's `version` moving on (even back to content the
     # catalogue had before) is always a new revision.
     last_change: int | None = None
+    # Names this database's catalogue: a change-feed cursor carries it, so that one
+    # database never reads another's cursor as a position in its own change log.
+    catalogue_id: str = Field(max_length=32)
 
 
 class SourceDocument(SQLModel, table=True):

@@ -67,6 +67,23 @@ class DetailPage(ListPage):
     limit: int = _page_size(DETAIL_DEFAULT_LIMIT, "Page size of the embedded list, 1..100.")
 
 
+FEED_MAX_LIMIT = 1000
+
+
+class FeedQuery(BaseModel):
+    """The page of the change feed asked for: its entries are small, so pages are large."""
+
+    limit: int = Field(
+        default=100, ge=1, le=FEED_MAX_LIMIT, description="Page size, 1..1000.", examples=[100]
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR_LENGTH,
+        description="`next_cursor` or `resume_cursor` of an earlier page, or an export's "
+        "`resume_cursor`; none for the whole log from its start.",
+    )
+
+
 def query_fingerprint(parameters: Mapping[str, Any]) -> str:
     """Identifies a query apart from its paging, so a cursor only works where it came from."""
     canonical = json.dumps(parameters, sort_keys=True, default=str, separators=(",", ":"))
@@ -83,8 +100,14 @@ def encode_cursor(secret: str, fingerprint: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
-def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
-    """The key a cursor carries; `InvalidParameters` if it is malformed, tampered or foreign."""
+FOREIGN_CURSOR = "it belongs to a different query (filters or sort changed)"
+
+
+def decode_cursor(
+    secret: str, fingerprint: str, cursor: str, *, foreign: str = FOREIGN_CURSOR
+) -> list[Any]:
+    """The key a cursor carries; `InvalidParameters` if it is malformed, tampered or
+    foreign (issued for another query: `foreign` says what that means here)."""
 
     def invalid(message: str) -> InvalidParameters:
         return InvalidParameters(
@@ -109,7 +132,7 @@ def decode_cursor(secret: str, fingerprint: str, cursor: str) -> list[Any]:
     if not isinstance(data, dict) or not isinstance(data.get("k"), list):
         raise invalid("not a cursor this API issued")
     if data.get("f") != fingerprint:
-        raise invalid("it belongs to a different query (filters or sort changed)")
+        raise invalid(foreign)
     return list(data["k"])
 
 
@@ -170,4 +193,46 @@ class Paging:
             total=page.total,
             limit=self.limit,
             next_cursor=self.next_cursor(page.next_key),
+        )
+
+
+def feed_fingerprint(catalogue_id: str) -> str:
+    """What a change-feed cursor carries: the catalogue database whose log it counts."""
+    return query_fingerprint({"changes": catalogue_id})
+
+
+@dataclass(frozen=True)
+class FeedPaging:
+    """One request's page of the change feed. Its cursors count entries of one
+    database's change log, so they are bound to that database's catalogue id: another
+    database (a restored copy, a different deployment) refuses them rather than read
+    them as a position in its own log."""
+
+    request: Request
+    response: Response
+    cursor_secret: str
+    limit: int
+    cursor: str | None
+
+    def position(self, catalogue_id: str) -> list[Any] | None:
+        if self.cursor is None:
+            return None
+        return decode_cursor(
+            self.cursor_secret,
+            feed_fingerprint(catalogue_id),
+            self.cursor,
+            foreign="it belongs to a different list, or to another catalogue database",
+        )
+
+    def cursors(
+        self, catalogue_id: str, next_key: list[Any] | None, resume_key: list[Any]
+    ) -> tuple[str | None, str]:
+        """The next page's cursor (announced in `Link`, None once caught up) and the
+        cursor to poll with later."""
+        fingerprint = feed_fingerprint(catalogue_id)
+        paging = Paging(
+            self.request, self.response, self.cursor_secret, fingerprint, self.limit, first_page
+        )
+        return paging.next_cursor(next_key), encode_cursor(
+            self.cursor_secret, fingerprint, resume_key
         )

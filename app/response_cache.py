@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.conditional import etag_matches, rendered_from
 from app.queries.revision import get_revision
-from app.security import CATALOGUE_PATHS, is_acceptable_request_id, new_request_id
+from app.security import CATALOGUE_PATHS, EXPORT_PATH, is_acceptable_request_id, new_request_id
 
 
 def read_current_revision(engine: Engine) -> str:
@@ -102,6 +102,7 @@ class ResponseCache:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(CATALOGUE_PATHS)
+            or scope["path"] == EXPORT_PATH
         ):
             await self.app(scope, receive, send)
             return

@@ -3,7 +3,7 @@ typed pages of the query functions (`from_page`, `from_listings`)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -18,6 +18,8 @@ from app.models import (
     Proposal,
     Source,
 )
+from app.pagination import Page
+from app.queries.changes import FeedEntry, FeedPage
 from app.queries.conditions import AffectedExerciseRow
 from app.queries.exercises import ListedExercise
 from app.queries.goals import ExerciseRefRow
@@ -450,6 +452,66 @@ class HistoryEntry(BaseModel):
             reason=row.reason,
             proposal=row.proposal_id,
         )
+
+
+class ChangeOut(BaseModel):
+    """One change in the change feed."""
+
+    seq: int = Field(description="The change's place in the log: ascending, unique.")
+    kind: ResourceKind
+    slug: str
+    action: ChangeAction = Field(
+        description="`created`, `updated` or `deleted`; a deletion stays in the feed "
+        "as a tombstone. A slug deleted and created again has both."
+    )
+    version: int = Field(description="The version the change left the resource at.")
+    changed_at: datetime
+
+    @classmethod
+    def from_entry(cls, entry: FeedEntry) -> "ChangeOut":
+        return cls(
+            seq=entry.seq,
+            kind=entry.kind,
+            slug=entry.slug,
+            action=entry.action,
+            version=entry.version,
+            changed_at=_utc(entry.changed_at),
+        )
+
+
+class ChangeFeed(Page[ChangeOut]):
+    """One page of the change feed, oldest change first."""
+
+    total: int = Field(
+        description="How many changes there are from the cursor on, this page's included."
+    )
+    resume_cursor: str = Field(
+        description="Always present: pass as `cursor` later to get only the changes made "
+        "after this page (on the last page, poll with it)."
+    )
+
+    @classmethod
+    def from_page(
+        cls, page: FeedPage, *, limit: int, next_cursor: str | None, resume_cursor: str
+    ) -> "ChangeFeed":
+        return cls(
+            items=[ChangeOut.from_entry(entry) for entry in page.items],
+            total=page.total,
+            limit=limit,
+            next_cursor=next_cursor,
+            resume_cursor=resume_cursor,
+        )
+
+
+class ExportHeader(BaseModel):
+    """The first line of an export."""
+
+    kind: Literal["catalogue"] = "catalogue"
+    version: str = Field(description="The catalogue version the export is a copy of.")
+    updated_at: datetime
+    resume_cursor: str = Field(
+        description="Pass as `cursor` to `GET /v1/changes` for the changes made after this export."
+    )
 
 
 class ProposalIn(BaseModel):

@@ -23,6 +23,9 @@ DOCS_POLICY = (
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # Where the catalogue is read: the JSON API and the FHIR interface.
 CATALOGUE_PATHS = ("/v1/", "/fhir/")
+# Streamed for as long as its client reads: it has a limit of its own (see
+# `app.dependencies.export_slot`), takes no read slot, and is never kept in memory.
+EXPORT_PATH = "/v1/export"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # The longest request target accepted (path plus query): the common default of servers
 # and proxies, and room for every list filter at its 20-value limit with this
@@ -123,7 +126,16 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        await self.app({**scope, "method": "GET", _HEAD: True}, receive, without_body)
+
+
+_HEAD = "catalogue.head_request"
+
+
+def is_head_request(scope: Scope) -> bool:
+    """Whether a request the app sees as GET came as HEAD: a route whose body is
+    costly to make (the export) need not make it."""
+    return bool(scope.get(_HEAD, False))
 
 
 class ConcurrencyLimitMiddleware:
@@ -142,7 +154,11 @@ class ConcurrencyLimitMiddleware:
         self.slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(CATALOGUE_PATHS):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(CATALOGUE_PATHS)
+            or scope["path"] == EXPORT_PATH
+        ):
             await self.app(scope, receive, send)
             return
         if self.slots is None:  # made in the event loop that serves the requests

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="Writes (proposals made, decided or withdrawn) each curation key may "
         "make in an hour; more get 429.",
     )
+    export_max_concurrent: int = Field(
+        default=2,
+        ge=1,
+        description="Exports (`GET /v1/export`) each worker process streams at once; "
+        "more get 503 with Retry-After.",
+    )
     log_level: str = "INFO"
 
 

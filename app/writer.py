@@ -5,6 +5,7 @@ rows and their links, keeps what is derived from them in step (each resource's
 catalogue's content sum), appends each change to the change log, and moves the
 catalogue revision on."""
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -456,7 +457,9 @@ class CatalogueWriter:
         version = self.content_sum.version()
         state = self.session.get(CatalogueState, 1)
         if state is None:
-            state = CatalogueState(id=1, version=version, updated_at=self.now)
+            state = CatalogueState(
+                id=1, version=version, updated_at=self.now, catalogue_id=uuid.uuid4().hex
+            )
         elif state.version != version or self.changes:
             state.version, state.updated_at = version, self.now
         state.content_sum = self.content_sum.hex()

@@ -30,10 +30,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,12 @@ from pathlib import Path
 import httpx2
 import psycopg
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.database import build_engine
+from app.keys import create_key
+from app.seeding.stored import stored_exercises
+from app.vocabulary import KeyRole
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -309,6 +316,79 @@ def setup(environment: dict[str, str]) -> None:
         )
 
 
+class BackgroundWrites:
+    """Approved changes at a steady rate while the reads are measured: each one a
+    proposal editing one exercise's summary, approved by a second key, so every worker's
+    cached responses go stale once per write."""
+
+    def __init__(self, base_url: str, database_url: str, slug: str, per_second: float):
+        engine = build_engine(database_url)
+        try:
+            with Session(engine) as session:
+                now = datetime.now(UTC)
+                self.curator = create_key(
+                    session, name="bench-curator", role=KeyRole.curator, now=now
+                )
+                self.reviewer = create_key(
+                    session, name="bench-reviewer", role=KeyRole.reviewer, now=now
+                )
+                self.data = stored_exercises(session, [slug])[slug].model_dump(mode="json")
+        finally:
+            engine.dispose()
+        self.base_url, self.slug, self.interval = base_url, slug, 1 / per_second
+        self.done = 0
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "BackgroundWrites":
+        self.started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.seconds = time.monotonic() - self.started
+
+    def _run(self) -> None:
+        with httpx2.Client(base_url=self.base_url, timeout=30) as client:
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                try:
+                    self._write(client)
+                except (httpx2.HTTPError, RuntimeError) as error:
+                    self.errors.append(str(error)[:200])
+                next_at += self.interval
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def _write(self, client: httpx2.Client) -> None:
+        # With a key the read bypasses the response cache, which may be a write behind.
+        version = client.get(
+            f"/v1/exercises/{self.slug}", headers={"Authorization": f"Bearer {self.curator}"}
+        ).json()["version"]
+        body = {
+            "kind": "exercise",
+            "action": "update",
+            "slug": self.slug,
+            "base_version": version,
+            "data": {**self.data, "summary": f"{self.data['summary']} (edit {self.done})"},
+            "reason": "Benchmark: one write a second during hot reads.",
+        }
+        proposed = client.post(
+            "/v1/proposals", json=body, headers={"Authorization": f"Bearer {self.curator}"}
+        )
+        if proposed.status_code != 201:
+            raise RuntimeError(f"propose: {proposed.status_code} {proposed.text}")
+        approved = client.post(
+            f"/v1/proposals/{proposed.json()['id']}/approve",
+            headers={"Authorization": f"Bearer {self.reviewer}"},
+        )
+        if approved.status_code != 200:
+            raise RuntimeError(f"approve: {approved.status_code} {approved.text}")
+        self.done += 1
+
+
 def measure_database(
     kind: str, arguments: argparse.Namespace, workdir: Path, failures: list[str]
 ) -> tuple[list[Row], list[float]]:
@@ -319,6 +399,8 @@ def measure_database(
         environment = catalogue_environment(arguments.catalogue, workdir, url)
         if not arguments.response_cache:
             environment["RESPONSE_CACHE_ENABLED"] = "false"
+        if arguments.writes_per_second:
+            environment["CURATION_WRITES_PER_HOUR"] = "1000000"
         setup(environment)
         api = Server(
             [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
@@ -344,66 +426,80 @@ def measure_database(
                 {**environment, "CEILING_BODY_BYTES": str(len(listing.content))},
                 "/",
             )
+            writes = (
+                BackgroundWrites(api.base_url, url, detail, arguments.writes_per_second)
+                if arguments.writes_per_second
+                else nullcontext()
+            )
             try:
-                for server in (ceiling, api):  # warm both up before measuring
-                    run_wrk(server.base_url + "/", duration=1, connections=arguments.connections)
-                ceiling_loads: list[Load] = []
-                for endpoint in ENDPOINTS:
-                    path = endpoint.path.format(detail=detail)
-                    first = httpx2.get(api.base_url + path)
-                    first.raise_for_status()
-                    headers = (
-                        {"If-None-Match": first.headers["etag"]} if endpoint.conditional else {}
-                    )
-                    # Hot reads: every worker has answered this URL before it is measured
-                    # (as many connections as measured: with 4, all could land on one).
-                    run_wrk(
-                        api.base_url + path,
-                        duration=1,
-                        connections=arguments.connections,
-                        headers=headers,
-                    )
-                    loads, ratios = [], []
-                    for _ in range(arguments.repeat):
-                        top = run_wrk(
-                            ceiling.base_url + "/",
-                            duration=arguments.duration,
-                            connections=arguments.connections,
+                with writes:
+                    for server in (ceiling, api):  # warm both up before measuring
+                        run_wrk(
+                            server.base_url + "/", duration=1, connections=arguments.connections
                         )
-                        load = run_wrk(
+                    ceiling_loads: list[Load] = []
+                    for endpoint in ENDPOINTS:
+                        path = endpoint.path.format(detail=detail)
+                        first = httpx2.get(api.base_url + path)
+                        first.raise_for_status()
+                        headers = (
+                            {"If-None-Match": first.headers["etag"]} if endpoint.conditional else {}
+                        )
+                        # Hot reads: every worker has answered this URL before it is measured
+                        # (as many connections as measured: with 4, all could land on one).
+                        run_wrk(
                             api.base_url + path,
-                            duration=arguments.duration,
+                            duration=1,
                             connections=arguments.connections,
                             headers=headers,
                         )
-                        if load.failures:
-                            failures.append(
-                                f"{kind} {endpoint.name}: {load.failures} failed responses "
-                                "(non-2xx/3xx or socket errors)"
+                        loads, ratios = [], []
+                        for _ in range(arguments.repeat):
+                            top = run_wrk(
+                                ceiling.base_url + "/",
+                                duration=arguments.duration,
+                                connections=arguments.connections,
                             )
-                        ceiling_loads.append(top)
-                        loads.append(load)
-                        ratios.append(load.requests_per_second / top.requests_per_second)
+                            load = run_wrk(
+                                api.base_url + path,
+                                duration=arguments.duration,
+                                connections=arguments.connections,
+                                headers=headers,
+                            )
+                            if load.failures:
+                                failures.append(
+                                    f"{kind} {endpoint.name}: {load.failures} failed responses "
+                                    "(non-2xx/3xx or socket errors)"
+                                )
+                            ceiling_loads.append(top)
+                            loads.append(load)
+                            ratios.append(load.requests_per_second / top.requests_per_second)
+                        rows.append(
+                            Row.of_runs(
+                                kind,
+                                endpoint.name,
+                                loads,
+                                body_bytes=0 if endpoint.conditional else len(first.content),
+                                ratios=ratios,
+                            )
+                        )
                     rows.append(
                         Row.of_runs(
                             kind,
-                            endpoint.name,
-                            loads,
-                            body_bytes=0 if endpoint.conditional else len(first.content),
-                            ratios=ratios,
+                            "ceiling (raw ASGI)",
+                            ceiling_loads,
+                            body_bytes=len(listing.content),
+                            ratios=None,
                         )
                     )
-                rows.append(
-                    Row.of_runs(
-                        kind,
-                        "ceiling (raw ASGI)",
-                        ceiling_loads,
-                        body_bytes=len(listing.content),
-                        ratios=None,
-                    )
-                )
             finally:
                 ceiling.stop()
+            if isinstance(writes, BackgroundWrites):
+                failures.append(
+                    f"{kind}: {writes.done} approved writes in {writes.seconds:.0f} s "
+                    f"({writes.done / writes.seconds:.2f}/s), {len(writes.errors)} failed"
+                    + (f": {writes.errors[0]}" if writes.errors else "")
+                )
             peaks = api.peak_rss_mib_per_worker()
         finally:
             api.stop()
@@ -458,6 +554,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_false",
         help="run the API with its response cache off",
     )
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0,
+        help="approved proposals a second during the reads (0: none)",
+    )
     arguments = parser.parse_args(argv)
     if not Path(WRK).exists():
         sys.exit(f"{WRK} is missing: scripts/ensure-debian-package {WRK} wrk installs it")
@@ -469,7 +571,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"wrk -t2 -c{arguments.connections} -d{arguments.duration:g}s, "
         f"{arguments.repeat} ceiling-then-API pairs per endpoint; {WORKERS} workers each; "
         f"response cache {'on' if arguments.response_cache else 'off'}; "
-        f"catalogue {arguments.catalogue}"
+        f"catalogue {arguments.catalogue}; "
+        f"{arguments.writes_per_second:g} approved writes a second"
     )
     rows: list[Row] = []
     notes: list[str] = []

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine
-from app.dependencies import AppResources, get_session, get_write_session
+from app.dependencies import AppResources, get_export_session, get_session, get_write_session
 from app.keys import create_key
 from app.main import create_app
 from app.seeding.format import ExerciseEntry
@@ -166,8 +166,13 @@ def client(session: Session) -> Iterator[TestClient]:
             session.rollback()  # to the test's savepoint, as a write's error would
             raise
 
+    def export_session() -> Iterator[Session]:
+        yield session
+        session.commit()  # as an export's own session ends: its snapshot with it
+
     app = create_app()
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_export_session] = export_session
     app.dependency_overrides[get_write_session] = write_session
     with TestClient(app) as client:
         yield client
@@ -248,6 +253,7 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = read_only_session
+    app.dependency_overrides[get_export_session] = read_only_session
     with TestClient(app) as client:
         yield client
 

@@ -40,11 +40,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "http wrappers",
-        ("app.response_cache", "app.dependencies", "app.auth", "app.fhir.reading"),
+        (
+            "app.response_cache",
+            "app.ndjson_export",
+            "app.dependencies",
+            "app.auth",
+            "app.fhir.reading",
+        ),
     ),
     ("fhir reads", ("app.fhir.documents",)),
     ("routes", ("app.routes", "app.fhir.routes")),
-    ("entry points", ("app.main", "app.cli", "app.fhir.application")),
+    ("entry points", ("app.main", "app.cli", "app.fhir.application", "app.sync_client")),
 ]
 HTTP_LAYER = 3  # the first layer that may know HTTP
 WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "asgi_correlation_id", "fastapi_offline")

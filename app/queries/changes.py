@@ -1,0 +1,92 @@
+"""The change log as a feed: every change to the catalogue in the order it was made,
+deletions included, for clients that keep a copy of the catalogue and catch up."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from app.errors import DatabaseUnavailable
+from app.models import CatalogueChange, CatalogueState
+from app.queries.keyset import cut_page, parse_key
+from app.queries.plans import planned_with
+from app.vocabulary import ChangeAction, ResourceKind
+
+# Where a page of the feed starts, given the catalogue database's id (a cursor names
+# the database it came from): the key [seq] of the last change already seen, or None
+# for the start of the log.
+FeedPosition = Callable[[str], list[Any] | None]
+
+
+def feed_start(_catalogue_id: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    seq: int
+    kind: ResourceKind
+    slug: str
+    action: ChangeAction
+    version: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of the feed, and where to go on from: `next_key` while more changes
+    follow, `resume_key` (the last change seen, on this page or before it) always."""
+
+    items: list[FeedEntry]
+    total: int
+    catalogue_id: str
+    next_key: list[Any] | None
+    resume_key: list[Any]
+
+
+_ENTRY_COLUMNS = (
+    col(CatalogueChange.seq),
+    col(CatalogueChange.kind),
+    col(CatalogueChange.slug),
+    col(CatalogueChange.action),
+    col(CatalogueChange.version),
+    col(CatalogueChange.changed_at),
+)
+
+
+def catalogue_identity(session: Session) -> tuple[str, int]:
+    """This database's catalogue id and its change log's latest `seq` (0 when empty)."""
+    row = session.execute(
+        sa.select(col(CatalogueState.catalogue_id), col(CatalogueState.last_change))
+    ).first()
+    if row is None:
+        raise DatabaseUnavailable("The catalogue has not been seeded yet.")
+    return row.catalogue_id, row.last_change or 0
+
+
+def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_start) -> FeedPage:
+    """The changes after the position `after`, oldest first; `total` counts every
+    change from that position on, this page's included."""
+    catalogue_id, _ = catalogue_identity(session)
+    position = after(catalogue_id)
+    start = 0 if position is None else parse_key(position, (int,))[0]
+    later = col(CatalogueChange.seq) > start
+    total = session.execute(sa.select(sa.func.count()).where(later)).scalar_one()
+    rows = session.execute(
+        sa.select(*_ENTRY_COLUMNS)
+        .where(later)
+        .order_by(col(CatalogueChange.seq))
+        .limit(planned_with(limit + 1))
+    ).all()
+    page, next_key = cut_page(rows, limit, lambda row: [row.seq])
+    items = [FeedEntry(*row) for row in page]
+    return FeedPage(
+        items=items,
+        total=total,
+        catalogue_id=catalogue_id,
+        next_key=next_key,
+        resume_key=[items[-1].seq if items else start],
+    )

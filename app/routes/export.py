@@ -1,0 +1,74 @@
+"""GET /v1/export: the whole catalogue in one streamed response."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from app.dependencies import CatalogueExportDep
+from app.ndjson_export import MEDIA_TYPE
+from app.routes.common import READ_RESPONSES, RETRY_AFTER_HEADER, VALIDATOR_HEADERS
+
+_LINE = {
+    "type": "object",
+    "description": "One line: the header (`kind` `catalogue`), then one per resource.",
+    "properties": {
+        "kind": {
+            "type": "string",
+            "enum": ["catalogue", "source", "phase", "goal", "condition", "exercise"],
+        },
+        "data": {
+            "type": "object",
+            "description": "The resource as its detail endpoint serves it (an exercise in "
+            "full; a source, phase, goal or condition without its embedded page).",
+        },
+    },
+    "required": ["kind"],
+}
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Newline-delimited JSON: the header line `{kind: catalogue, version, "
+        "updated_at, resume_cursor}`, then every source, phase, goal, condition and "
+        "exercise, each kind in slug order. `ETag` is the catalogue version (weak).",
+        "content": {MEDIA_TYPE: {"schema": _LINE}},
+        "headers": VALIDATOR_HEADERS,
+    },
+    **{status: READ_RESPONSES[status] for status in (304, 406, 414)},
+    503: {
+        **READ_RESPONSES[503],
+        "description": "The database is unavailable, or this server is already streaming "
+        "as many exports as it serves at once; retry after `Retry-After` seconds.",
+        "headers": {"Retry-After": RETRY_AFTER_HEADER},
+    },
+}
+
+router = APIRouter(prefix="/v1/export", tags=["sync"])
+
+
+@router.get(
+    "",
+    operation_id="exportCatalogue",
+    summary="Export the whole catalogue",
+    response_class=Response,
+    responses=EXPORT_RESPONSES,
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "The ETag of an export the client holds: 304 while the "
+                "catalogue version is the same.",
+                "schema": {"type": "string"},
+            }
+        ]
+    },
+)
+async def export_catalogue_route(export: CatalogueExportDep) -> Response:
+    """The whole catalogue as `application/x-ndjson`, streamed from one consistent
+    snapshot (a change committed meanwhile is wholly in it or wholly not), compressed
+    when asked. Keep a copy with it, then follow `GET /v1/changes` from the header's
+    `resume_cursor`. `If-None-Match` with the ETag answers 304 while the catalogue
+    version is unchanged."""
+    head, headers = await export.start()
+    return export.response(head, headers)

@@ -1,0 +1,222 @@
+"""Offline-sync benchmark (`make bench-sync`): the export and the change feed at scale.
+
+For each database it loads a synthetic catalogue (`bench/synthetic.py`, 100k exercises
+by default) through the normal seeding path, so the change log holds one entry per
+resource, serves it with one worker (`catalogue serve`), and measures:
+
+- a full `GET /v1/export`, uncompressed and with gzip: seconds, bytes on the wire,
+  lines per second, and the worker's peak RSS (VmHWM) after each;
+- `GET /v1/changes?limit=100` walked from the start over the whole log at 1
+  connection (each page a first request: the response cache has never seen its
+  cursor), p50 and p99;
+- the reference client (`app/sync_client.py`): its first sync (a full export into a
+  local SQLite file), then, after `--changes` approved proposals, its delta sync, end to
+  end; the copy is then checked against a fresh export, byte for byte.
+
+Timings are taken by the client around each request or sync.
+
+    python -m bench.sync --size 100000 --changes 100
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+from sqlmodel import Session
+
+from app.database import build_engine
+from app.keys import create_key
+from app.seeding.stored import exercise_slugs, stored_exercises
+from app.sync_client import OfflineCatalogue
+from app.vocabulary import KeyRole
+from bench.run import BIN, Server, database, machine, postgres_unreachable
+from bench.synthetic import LOAD_TIMEOUT_SECONDS, build_catalogue, seed_database
+
+TABLE_HEADER = (
+    "| database | exercises | export s | export MB | lines/s | gzip s | gzip MB "
+    "| worker peak RSS MiB | changes p50 ms | changes p99 ms | first sync s "
+    "| delta sync s (N changes) |"
+)
+
+
+@dataclass(frozen=True)
+class Export:
+    seconds: float
+    wire_bytes: int
+    lines: int
+    peak_rss_mib: float
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    database: str
+    exercises: int
+    plain: Export
+    gzip: Export
+    changes: list[float]
+    first_sync_seconds: float
+    delta_sync_seconds: float
+    delta_changes: int
+
+    def cells(self) -> str:
+        def p(q: int) -> str:
+            return f"{statistics.quantiles(self.changes, n=100)[q - 1] * 1000:.2f}"
+
+        return (
+            f"| {self.database} | {self.exercises:,} | {self.plain.seconds:.1f} "
+            f"| {self.plain.wire_bytes / 1e6:.0f} "
+            f"| {self.plain.lines / self.plain.seconds:,.0f} | {self.gzip.seconds:.1f} "
+            f"| {self.gzip.wire_bytes / 1e6:.0f} "
+            f"| {max(self.plain.peak_rss_mib, self.gzip.peak_rss_mib):.0f} | {p(50)} | {p(99)} "
+            f"| {self.first_sync_seconds:.1f} "
+            f"| {self.delta_sync_seconds:.2f} ({self.delta_changes}) |"
+        )
+
+
+def worker_peak_rss_mib(server: Server) -> float:
+    return max(server.peak_rss_mib_per_worker())
+
+
+def export(client: httpx2.Client, server: Server, encoding: str) -> Export:
+    """One full export as it comes over the wire (`encoding` asked for), timed."""
+    started = time.perf_counter()
+    wire = lines = 0
+    with client.stream("GET", "/v1/export", headers={"Accept-Encoding": encoding}) as response:
+        response.raise_for_status()
+        if encoding == "identity":
+            for chunk in response.iter_raw():
+                wire += len(chunk)
+                lines += chunk.count(b"\n")
+        else:
+            # Counted as they arrive (decompressed by httpx), and sized on the wire.
+            for chunk in response.iter_bytes():
+                lines += chunk.count(b"\n")
+            wire = response.num_bytes_downloaded
+    return Export(time.perf_counter() - started, wire, lines, worker_peak_rss_mib(server))
+
+
+def walk_changes(client: httpx2.Client) -> list[float]:
+    timings, cursor = [], None
+    while True:
+        params: dict[str, str | int] = {"limit": 100}
+        if cursor is not None:
+            params["cursor"] = cursor
+        started = time.perf_counter()
+        response = client.get("/v1/changes", params=params)
+        timings.append(time.perf_counter() - started)
+        response.raise_for_status()
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return timings
+
+
+def make_changes(client: httpx2.Client, url: str, count: int) -> None:
+    """`count` approved proposals, each editing a different exercise's summary."""
+    engine = build_engine(url, timeout_seconds=LOAD_TIMEOUT_SECONDS)
+    try:
+        with Session(engine) as session:
+            now = datetime.now(UTC)
+            curator = create_key(session, name="bench-curator", role=KeyRole.curator, now=now)
+            reviewer = create_key(session, name="bench-reviewer", role=KeyRole.reviewer, now=now)
+            every = [slug for chunk in exercise_slugs(session) for slug in chunk]
+            slugs = every[:: max(1, len(every) // count)][:count]
+            entries = stored_exercises(session, slugs)
+    finally:
+        engine.dispose()
+    for index, slug in enumerate(slugs):
+        data = entries[slug].model_dump(mode="json") | {"summary": f"Synced edit {index}."}
+        body = {
+            "kind": "exercise",
+            "action": "update",
+            "slug": slug,
+            "base_version": 1,
+            "data": data,
+            "reason": "Benchmark change for the delta sync.",
+        }
+        proposed = client.post(
+            "/v1/proposals", json=body, headers={"Authorization": f"Bearer {curator}"}
+        )
+        if proposed.status_code != 201:
+            raise RuntimeError(f"propose: {proposed.status_code} {proposed.text[:300]}")
+        approved = client.post(
+            f"/v1/proposals/{proposed.json()['id']}/approve",
+            headers={"Authorization": f"Bearer {reviewer}"},
+        )
+        if approved.status_code != 200:
+            raise RuntimeError(f"approve: {approved.status_code} {approved.text[:300]}")
+
+
+def measure(kind: str, size: int, changes: int, workdir: Path) -> SyncRow:
+    catalogue = build_catalogue(size)
+    with database(kind, workdir) as url:
+        seed_database(url, catalogue, progress=sys.stderr.isatty())
+        del catalogue
+        environment = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "WEB_CONCURRENCY": "1",
+            "LOG_LEVEL": "WARNING",
+            "CURATION_WRITES_PER_HOUR": str(10 * changes + 100),
+        }
+        api = Server(
+            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
+            environment,
+            "/readyz",
+        )
+        try:
+            with httpx2.Client(base_url=api.base_url, timeout=600) as client:
+                plain = export(client, api, "identity")
+                gzipped = export(client, api, "gzip")
+                timings = walk_changes(client)
+                copy_path = workdir / f"copy-{kind}.db"
+                copy = OfflineCatalogue(copy_path, api.base_url)
+                try:
+                    started = time.perf_counter()
+                    copy.sync()
+                    first = time.perf_counter() - started
+                    make_changes(client, url, changes)
+                    time.sleep(2.5)  # past the response cache's revalidation
+                    started = time.perf_counter()
+                    report = copy.sync()
+                    delta = time.perf_counter() - started
+                    fresh = client.get("/v1/export").content
+                    if b"".join(copy.lines()) != fresh:
+                        raise RuntimeError("the synced copy differs from a fresh export")
+                finally:
+                    copy.close()
+                    copy_path.unlink()
+        finally:
+            api.stop()
+    return SyncRow(kind, size, plain, gzipped, timings, first, delta, report.changes)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000, help="exercises (default 100k)")
+    parser.add_argument("--changes", type=int, default=100, help="changes in the delta sync")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    arguments = parser.parse_args(argv)
+    kinds = arguments.databases.split(",")
+    if "postgresql" in kinds and (reason := postgres_unreachable()) is not None:
+        print(f"skipping PostgreSQL: {reason}", file=sys.stderr)
+        kinds.remove("postgresql")
+    print(machine())
+    print(f"command: python -m bench.sync {' '.join(argv or sys.argv[1:])}")
+    print(TABLE_HEADER)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as directory:
+        for kind in kinds:
+            row = measure(kind, arguments.size, arguments.changes, Path(directory))
+            print(row.cells(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
