@@ -520,6 +520,16 @@ class TestBadSeedInputsRefusedByName:
         assert time.monotonic() - started < 2
         assert problem.startswith(f"{path}: not valid YAML: nested more than 20 levels deep\n")
 
+    @pytest.mark.parametrize("escape", ["\\0", "\\ud800"], ids=["nul", "lone-surrogate"])
+    def test_text_no_database_stores(self, catalogue_dir, escape):
+        # Written with YAML's escapes: PostgreSQL text holds no NUL, UTF-8 no surrogate.
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("- Breathe.", f'- "Breathe{escape}."'), encoding="utf-8")
+        assert read_problems(catalogue_dir) == [
+            f"{path}: cues[0]: holds a NUL character or a lone surrogate"
+        ]
+
     def test_an_oversize_exercise_file_is_not_parsed(self, catalogue_dir):
         path = catalogue_dir / "exercises" / "moist-heat.yaml"
         path.write_text(path.read_text() + "# padding\n" * 110_000, encoding="utf-8")

@@ -22,6 +22,7 @@ from app.seeding.checking import (
     dotted,
     format_problems,
     progression_cycles,
+    unstorable_strings,
 )
 from app.seeding.format import (
     MAX_EXERCISE_FILE_BYTES,
@@ -192,12 +193,19 @@ def _load_yaml(path: Path, problems: list[str], max_bytes: int = MAX_LIST_FILE_B
         return None
     loader = _BoundedLoader(text, str(path))
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
     except yaml.YAMLError as error:
         problems.append(f"{path}: not valid YAML: {error}")
+        return None
     finally:
         loader.dispose()
-    return None
+    # YAML's escapes ("\0", "\ud800") can write what no database stores.
+    unstorable = unstorable_strings(data)
+    problems += [
+        f"{path}: {dotted(at) or 'the document'}: holds a NUL character or a lone surrogate"
+        for at in unstorable
+    ]
+    return None if unstorable else data
 
 
 def _validation_problems(path: Path, error: ValidationError, prefix: str = "") -> list[str]:
