@@ -154,7 +154,14 @@ def find_quote(
     quote: Annotated[str, typer.Argument(help="The exact text to find")],
 ) -> None:
     """Print the offsets of every occurrence of QUOTE in FILE, as evidence entries need."""
-    text = file.read_text(encoding="utf-8")
+    from app.seeding.checking import MAX_DOCUMENT_BYTES
+    from app.seeding.reading import read_text
+
+    problems: list[str] = []
+    text = read_text(file, MAX_DOCUMENT_BYTES, problems)
+    if text is None:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(1)
     start = text.find(quote)
     if start < 0:
         typer.echo(

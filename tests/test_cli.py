@@ -71,6 +71,18 @@ class TestCatalogueCommand:
         )
         assert run(environment, "find-quote", str(document), "not in there").returncode == 1
 
+    def test_find_quote_names_a_document_it_cannot_read(self, environment, tmp_path):
+        undecodable = tmp_path / "latin-1.txt"
+        undecodable.write_bytes(b"caf\xe9")
+        result = run(environment, "find-quote", str(undecodable), "caf")
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr == (
+            f"{undecodable}: not UTF-8: 'utf-8' codec can't decode byte 0xe9 in position 3: "
+            "unexpected end of data\n"
+        )
+        result = run(environment, "find-quote", str(tmp_path), "caf")
+        assert (result.returncode, result.stderr) == (1, f"{tmp_path}: not a file\n")
+
     def test_serve_migrates_seeds_and_answers(self, environment):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
