@@ -73,6 +73,44 @@ class TestReseed:
         assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
 
 
+class TestDeletionsRefused:
+    """Told not to delete (as a server's seed at start-up is), a seed deletes only the
+    exercises the files retire."""
+
+    def test_an_exercise_whose_file_is_gone_is_named_and_kept(self, session, catalogue_dir):
+        before = snapshot(session)
+        (catalogue_dir / "exercises" / "moist-heat.yaml").unlink()
+        with pytest.raises(seeding.DeletionRefused) as raised:
+            seed_catalogue(
+                session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER, allow_deletes=False
+            )
+        assert raised.value.problems == [
+            "exercises/moist-heat.yaml: missing, and retired.yaml does not retire exercise "
+            "'moist-heat': seeding would delete it"
+        ]
+        assert snapshot(session) == before
+
+    def test_a_retired_exercise_is_deleted(self, session, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d.update(slug="moist-heat-pack"))
+        path.rename(catalogue_dir / "exercises" / "moist-heat-pack.yaml")
+        edit(
+            catalogue_dir / "retired.yaml",
+            lambda d: d.append(
+                {
+                    "kind": "exercise",
+                    "slug": "moist-heat",
+                    "successor": "moist-heat-pack",
+                    "note": "Renamed.",
+                }
+            ),
+        )
+        report = seed_catalogue(
+            session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER, allow_deletes=False
+        )
+        assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
+
+
 def content(session: Session) -> dict[str, list[tuple]]:
     """The exercises and their links with exercise ids replaced by slugs (and no
     evidence ids or update times): what two databases holding one catalogue share."""
