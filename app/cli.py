@@ -42,18 +42,31 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _seed(*, overwrite: bool = False) -> None:
+def _seed(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
+    from app.database import LockWait
     from app.seeding.reading import read_catalogue
     from app.seeding.writing import seed_catalogue
 
     settings = get_settings()
     catalogue = read_catalogue(settings.seed_dir / "catalogue", settings.seed_dir)
+    wait = LockWait(
+        settings.seed_lock_timeout_seconds,
+        lambda: typer.echo(
+            "waiting for another seed or approval to finish "
+            f"(up to {settings.seed_lock_timeout_seconds:g} s)",
+            err=True,
+        ),
+    )
     with _session() as session:
-        report = seed_catalogue(session, catalogue, overwrite=overwrite)
+        report = seed_catalogue(
+            session, catalogue, overwrite=overwrite, allow_deletes=allow_deletes, lock_wait=wait
+        )
     for resource in report.kept:
         typer.echo(
             f"kept {resource} as changed through the API (seed with --overwrite to replace it)"
         )
+    for slug in report.deleted:
+        typer.echo(f"deleted exercise '{slug}' (its file is gone)")
     if report.changed:
         typer.echo(
             f"seeded catalogue {report.version[:12]}: {len(report.inserted)} inserted, "
@@ -61,6 +74,25 @@ def _seed(*, overwrite: bool = False) -> None:
         )
     else:
         typer.echo(f"catalogue {report.version[:12]} already up to date")
+
+
+def _seed_or_exit(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
+    """Seed; on a problem, print it (never a traceback) and exit 1."""
+    from app.seeding.writing import DeletionRefused
+
+    try:
+        _seed(overwrite=overwrite, allow_deletes=allow_deletes)
+    except DeletionRefused as error:
+        typer.echo(error.detail, err=True)
+        typer.echo(
+            "(nothing was written: restore the files, retire the slugs in retired.yaml, or "
+            "serve with --allow-deletes or SEED_ALLOW_DELETES=true to delete them)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except (SeedError, CatalogueError) as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.command()
@@ -77,12 +109,9 @@ def seed(
     ] = False,
 ) -> None:
     """Validate the catalogue in seed/ and load it (idempotent, all or nothing). Resources
-    last changed through the API are kept, and reported, unless --overwrite."""
-    try:
-        _seed(overwrite=overwrite)
-    except SeedError as error:
-        typer.echo(error.detail, err=True)
-        raise typer.Exit(1) from None
+    last changed through the API are kept, and reported, unless --overwrite; exercises
+    whose files are gone are deleted, and named. Waits for another seed to finish."""
+    _seed_or_exit(overwrite=overwrite)
 
 
 @cli.command()
@@ -94,13 +123,22 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(envvar="ACCESS_LOG", help="Log every request (off for benchmarks).")
     ] = True,
+    allow_deletes: Annotated[
+        bool,
+        typer.Option(
+            envvar="SEED_ALLOW_DELETES",
+            help="Let the seed at start-up delete exercises whose files are gone (without "
+            "it, such a seed is refused, unless retired.yaml retires them).",
+        ),
+    ] = False,
 ) -> None:
     """Migrate, seed, then serve the API."""
     import uvicorn
 
     if setup:
         migrate()
-        seed()
+        # A file lost in a deployment must not delete its exercise at boot.
+        _seed_or_exit(allow_deletes=allow_deletes)
     uvicorn.run(
         "app.main:create_asgi_app",
         factory=True,
@@ -211,7 +249,14 @@ def find_quote(
     quote: Annotated[str, typer.Argument(help="The exact text to find")],
 ) -> None:
     """Print the offsets of every occurrence of QUOTE in FILE, as evidence entries need."""
-    text = file.read_text(encoding="utf-8")
+    from app.seeding.checking import MAX_DOCUMENT_BYTES
+    from app.seeding.reading import read_text
+
+    problems: list[str] = []
+    text = read_text(file, MAX_DOCUMENT_BYTES, problems)
+    if text is None:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(1)
     start = text.find(quote)
     if start < 0:
         typer.echo(

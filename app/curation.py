@@ -49,6 +49,7 @@ from app.seeding.checking import (
     check_exercise,
     check_source,
     format_problems,
+    unstorable_strings,
 )
 from app.seeding.format import (
     TERM_ENTRIES,
@@ -105,7 +106,7 @@ def submit_proposal(
     """Record a proposal, once its data passes every check (422 naming each problem,
     409 if the catalogue's state refuses it)."""
     check_rate(session, holder=holder, now=now, writes_per_hour=writes_per_hour)
-    unstorable = _unstorable_strings({"data": data, "reason": reason})
+    unstorable = unstorable_strings({"data": data, "reason": reason})
     if unstorable:
         raise InvalidParameters(
             "Some text cannot be stored: it holds a NUL or a lone surrogate.",
@@ -264,35 +265,6 @@ def check_rate(session: Session, *, holder: KeyHolder, now: datetime, writes_per
         "are allowed.",
         retry_after=retry_after,
     )
-
-
-def _unstorable_strings(value: Any, at: str = "") -> list[str]:
-    """JSON Pointers of the strings (keys too) in `value` that no database can store:
-    with a NUL character (PostgreSQL text cannot hold one) or a lone surrogate (not
-    UTF-8)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return [at]
-        return [at] if "\x00" in value else []
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            found += _unstorable_strings(
-                str(key), at + "/" + str(key).replace("~", "~0").replace("/", "~1")
-            )
-            found += _unstorable_strings(
-                item, at + "/" + str(key).replace("~", "~0").replace("/", "~1")
-            )
-        return list(dict.fromkeys(found))
-    if isinstance(value, list):
-        return [
-            p
-            for index, item in enumerate(value)
-            for p in _unstorable_strings(item, f"{at}/{index}")
-        ]
-    return []
 
 
 def _open_proposal(session: Session, proposal_id: int, if_match: str | None) -> Proposal:

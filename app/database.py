@@ -3,7 +3,9 @@ one snapshot, and a write that commits only if nothing failed."""
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from app.errors import CatalogueBusy
 from app.settings import Settings
 
 Answer = TypeVar("Answer")
@@ -72,15 +75,63 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@dataclass(frozen=True)
+class LockWait:
+    """How long a catalogue write that may queue behind another (a seed: replicas start
+    together) waits for the catalogue's write lock, rather than the statement timeout;
+    `waiting` is called once if it has to wait."""
+
+    seconds: float
+    waiting: Callable[[], None]
+
+
+def catalogue_busy(wait: LockWait) -> CatalogueBusy:
+    return CatalogueBusy(
+        f"Another seed or approval held the catalogue's write lock for more than "
+        f"{wait.seconds:g} s; nothing was written."
+    )
+
+
 def _begin_sqlite(connection: Any) -> None:
     # A write takes SQLite's write lock when it begins, not at its first write: two
     # writes that both read first would otherwise both read, and the second one's
     # write would fail at once ("database is locked") instead of waiting its turn.
-    immediate = connection.get_execution_options().get(_WRITES, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if not options.get(_WRITES, False):
+        connection.exec_driver_sql("BEGIN")
+    elif (wait := options.get(LOCK_WAIT)) is None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        _begin_immediate_waiting(connection.connection.driver_connection, wait)
+
+
+def _begin_immediate_waiting(dbapi_connection: sqlite3.Connection, wait: LockWait) -> None:
+    """BEGIN IMMEDIATE, waiting up to `wait.seconds` (not the connection's busy timeout)
+    for another write to finish, and saying so if it has to."""
+    (busy_ms,) = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()
+    try:
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        wait.waiting()
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(wait.seconds * 1000)}")
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            raise catalogue_busy(wait) from None
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
 
 
 _WRITES = "catalogue_writes"
+# A `LockWait` for the transaction about to begin (see `app.writer.lock_catalogue`).
+LOCK_WAIT = "catalogue_lock_wait"
 
 
 def write_engine(engine: Engine) -> Engine:

@@ -133,6 +133,14 @@ class NotAcceptable(CatalogueError):
     title = "Not acceptable"
 
 
+class CatalogueBusy(CatalogueError):
+    """Another catalogue write held the write lock for longer than this one would wait."""
+
+    status = 503
+    slug = "catalogue-busy"
+    title = "Catalogue busy"
+
+
 class DatabaseUnavailable(CatalogueError):
     status = 503
     slug = "database-unavailable"

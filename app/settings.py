@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Connect and statement timeout before a 503."
     )
+    seed_lock_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a seed waits for another seed (or an approval) to finish "
+        "before giving up; not bound by the statement timeout.",
+    )
     cursor_secret: str = Field(
         default=PUBLIC_CURSOR_SECRET,
         description="Signs pagination cursors; set the same value on every replica.",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
+from app.database import LOCK_WAIT, LockWait, catalogue_busy
 from app.models import (
     TERM_MODELS,
     CatalogueChange,
@@ -62,11 +63,51 @@ SEED_AUTHOR = "seed"
 CATALOGUE_WRITE_LOCK = 4242001
 
 
-def lock_catalogue(session: Session) -> None:
+def lock_catalogue(session: Session, *, wait: LockWait | None = None) -> None:
     """Wait for any other catalogue write to finish; hold the lock until this
-    transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text(f"SELECT pg_advisory_xact_lock({CATALOGUE_WRITE_LOCK})"))
+    transaction ends. An approval waits only as long as any statement may run (the
+    statement timeout); a seed waits `wait.seconds` (and raises `CatalogueBusy` after
+    that), calling `wait.waiting()` first if the lock is taken."""
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: a write session's transaction takes the write lock as it begins.
+        if wait is not None and not session.in_transaction():
+            session.connection(execution_options={LOCK_WAIT: wait})
+        return
+    arguments = {"lock": CATALOGUE_WRITE_LOCK}
+    if wait is None:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"), arguments)
+        return
+    if session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:lock)"), arguments).scalar():
+        return
+    wait.waiting()
+    limits = session.execute(
+        sa.text("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+    ).one()
+    # The wait is bounded by lock_timeout alone, for this transaction only.
+    session.execute(
+        sa.text(
+            "SELECT set_config('statement_timeout', '0', true), "
+            "set_config('lock_timeout', :timeout, true)"
+        ),
+        {"timeout": f"{max(1, round(wait.seconds * 1000))}ms"},
+    )
+    try:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"), arguments)
+    except sa.exc.OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise catalogue_busy(wait) from None
+        raise
+    session.execute(
+        sa.text(
+            "SELECT set_config('statement_timeout', :statement, true), "
+            "set_config('lock_timeout', :lock, true)"
+        ),
+        {"statement": limits[0], "lock": limits[1]},
+    )
+
+
+# PostgreSQL's SQLSTATE for a lock wait that reached lock_timeout.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 Action = ChangeAction

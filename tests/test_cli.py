@@ -3,15 +3,25 @@
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx2
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
+from app.database import build_engine
+from app.seeding.reading import read_catalogue
+from app.writer import CATALOGUE_WRITE_LOCK
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE
+from tests.helpers import wait_until_ready
 
 CATALOGUE = str(Path(sys.executable).parent / "catalogue")
 
@@ -71,6 +81,18 @@ class TestCatalogueCommand:
         )
         assert run(environment, "find-quote", str(document), "not in there").returncode == 1
 
+    def test_find_quote_names_a_document_it_cannot_read(self, environment, tmp_path):
+        undecodable = tmp_path / "latin-1.txt"
+        undecodable.write_bytes(b"caf\xe9")
+        result = run(environment, "find-quote", str(undecodable), "caf")
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr == (
+            f"{undecodable}: not UTF-8: 'utf-8' codec can't decode byte 0xe9 in position 3: "
+            "unexpected end of data\n"
+        )
+        result = run(environment, "find-quote", str(tmp_path), "caf")
+        assert (result.returncode, result.stderr) == (1, f"{tmp_path}: not a file\n")
+
     def test_serve_migrates_seeds_and_answers(self, environment):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -98,6 +120,170 @@ class TestCatalogueCommand:
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def free_local_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stored(url: str, query: str) -> list[tuple]:
+    engine = build_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def seed_environment(environment, databases, database_kind) -> dict[str, str]:
+    """`environment` on a migrated database of either kind, whose statement (or busy)
+    timeout is 1 s: a seed that waits longer waits past it."""
+    url = (
+        environment["DATABASE_URL"] if database_kind == "sqlite" else databases.create("postgresql")
+    )
+    seeding = {**environment, "DATABASE_URL": url, "DATABASE_TIMEOUT_SECONDS": "1"}
+    assert run(seeding, "migrate").returncode == 0
+    return seeding
+
+
+@contextmanager
+def catalogue_write_lock(url: str) -> Iterator[None]:
+    """Hold the catalogue's write lock, as a seed or an approval in progress does."""
+    if make_url(url).get_backend_name() == "sqlite":
+        writer = sqlite3.connect(str(make_url(url).database), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        return
+    engine = build_engine(url)
+    with engine.connect() as connection:
+        lock = {"lock": CATALOGUE_WRITE_LOCK}
+        connection.execute(sa.text("SELECT pg_advisory_lock(:lock)"), lock)
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:lock)"), lock)
+    engine.dispose()
+
+
+def start_seed(environment: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CATALOGUE, "seed"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def first_line(stream: IO[str] | None) -> str:
+    assert stream is not None
+    return stream.readline()
+
+
+WAITING = "waiting for another seed or approval to finish (up to 600 s)\n"
+
+
+class TestConcurrentSeeds:
+    """Replicas starting together each seed: one at a time, each told why it waits."""
+
+    def test_two_seeds_both_finish_one_after_the_other(self, seed_environment):
+        url = seed_environment["DATABASE_URL"]
+        with catalogue_write_lock(url):
+            seeds = [start_seed(seed_environment), start_seed(seed_environment)]
+            # Each says it waits (the line is written as its wait begins)...
+            assert [first_line(seed.stderr) for seed in seeds] == [WAITING, WAITING]
+            # ...and keeps waiting past the 1 s a statement (or SQLite's busy wait) may take.
+            time.sleep(1.5)
+            assert [seed.poll() for seed in seeds] == [None, None]
+        results = [seed.communicate(timeout=60) for seed in seeds]
+        assert [seed.returncode for seed in seeds] == [0, 0], results
+        assert [stderr for _, stderr in results] == ["", ""]
+        # One wrote the catalogue (the files', written once); the other found it done.
+        version = read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS).version()
+        assert sorted(stdout for stdout, _ in results) == [
+            f"catalogue {version[:12]} already up to date\n",
+            f"seeded catalogue {version[:12]}: 8 inserted, 0 updated, 0 deleted\n",
+        ]
+        assert stored(url, "SELECT version FROM catalogue_state") == [(version,)]
+        assert stored(
+            url,
+            "SELECT action, count(*) FROM catalogue_change WHERE kind = 'exercise' GROUP BY action",
+        ) == [("created", 8)]
+
+    def test_a_seed_that_waits_too_long_says_so_and_writes_nothing(self, seed_environment):
+        url = seed_environment["DATABASE_URL"]
+        with catalogue_write_lock(url):
+            result = run({**seed_environment, "SEED_LOCK_TIMEOUT_SECONDS": "1"}, "seed")
+        assert result.returncode == 1
+        assert result.stderr == (
+            "waiting for another seed or approval to finish (up to 1 s)\n"
+            "Another seed or approval held the catalogue's write lock for more than 1 s; "
+            "nothing was written.\n"
+        )
+        assert stored(url, "SELECT count(*) FROM exercise") == [(0,)]
+
+
+class TestDeletions:
+    """A reseed deletes the exercises whose files are gone, naming them; a server's seed
+    at start-up does not, unless told to: a file lost in a deployment would delete its
+    exercise at every boot."""
+
+    @pytest.fixture
+    def seeded(self, environment) -> dict[str, str]:
+        assert run(environment, "migrate").returncode == 0
+        assert run(environment, "seed").returncode == 0
+        (Path(environment["SEED_DIR"]) / "catalogue" / "exercises" / "moist-heat.yaml").unlink()
+        return environment
+
+    def exercises(self, environment: dict[str, str]) -> list[tuple]:
+        return stored(environment["DATABASE_URL"], "SELECT slug FROM exercise ORDER BY slug")
+
+    def test_a_reseed_names_what_it_deletes(self, seeded):
+        result = run(seeded, "seed")
+        assert result.returncode == 0, result.stderr
+        version = read_catalogue(Path(seeded["SEED_DIR"]) / "catalogue", DOCUMENTS).version()
+        assert result.stdout == (
+            "deleted exercise 'moist-heat' (its file is gone)\n"
+            f"seeded catalogue {version[:12]}: 0 inserted, 0 updated, 1 deleted\n"
+        )
+        assert ("moist-heat",) not in self.exercises(seeded)
+
+    def test_serve_refuses_to_delete_at_start_up(self, seeded):
+        before = self.exercises(seeded)
+        result = run(seeded, "serve", "--port", str(free_local_port()))
+        assert result.returncode == 1
+        assert result.stderr.endswith(
+            "1 problem(s) in the catalogue:\n"
+            "exercises/moist-heat.yaml: missing, and retired.yaml does not retire exercise "
+            "'moist-heat': seeding would delete it\n"
+            "(nothing was written: restore the files, retire the slugs in retired.yaml, or "
+            "serve with --allow-deletes or SEED_ALLOW_DELETES=true to delete them)\n"
+        ), result.stderr
+        assert self.exercises(seeded) == before
+
+    def test_serve_deletes_when_allowed(self, seeded):
+        port = free_local_port()
+        server = subprocess.Popen(
+            [CATALOGUE, "serve", "--port", str(port), "--allow-deletes"],
+            env=seeded,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_ready(f"http://127.0.0.1:{port}", server)
+            response = httpx2.get(f"http://127.0.0.1:{port}/v1/exercises/moist-heat")
+            assert response.status_code == 410
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        assert ("moist-heat",) not in self.exercises(seeded)
 
 
 class TestKeysCommand:

@@ -317,6 +317,37 @@ class TestCreateProposal:
         )
         assert pointers(assert_problem(response, 422)) == ["/data/phases/0/order"]
 
+    @pytest.mark.parametrize(
+        ("change", "pointer", "message"),
+        [
+            ({"name": "n" * 201}, "/data/name", "String should have at most 200 characters"),
+            (
+                {"instructions": [f"Step {n}." for n in range(21)]},
+                "/data/instructions",
+                "List should have at most 20 items after validation, not 21",
+            ),
+            ({"cues": ["c" * 10_000] * 27}, "/data", "Value error, the exercise is "),
+        ],
+        ids=["name", "steps", "whole-entry"],
+    )
+    def test_the_seed_formats_size_limits_are_422(
+        self, client, keys, session, change, pointer, message
+    ):
+        before = snapshot(session)
+        response = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=exercise_data("moist-heat") | change,
+        )
+        [error] = assert_problem(response, 422)["errors"]
+        assert error["pointer"] == pointer
+        assert error["message"].startswith(message)
+        assert snapshot(session) == before
+
     def test_a_document_that_is_not_text_is_422(self, client, keys):
         data = term_data("source", "hamstring-pain-exercises") | {"document_text": 5}
         response = propose(

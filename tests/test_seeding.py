@@ -1,6 +1,8 @@
 """Seeding: validation that names what is wrong, atomic writes, idempotent reseeds."""
 
+import re
 import shutil
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.writer import LINK_MODELS
 from tests.conftest import DOCUMENTS, FIXTURE_CATALOGUE, migrate
-from tests.helpers import copied_term_ids, edit, linked_term_ids, snapshot
+from tests.helpers import copied_term_ids, edit, linked_term_ids, slugs, snapshot
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -68,6 +70,44 @@ class TestReseed:
         edit(path, lambda d: d.update(slug="moist-heat-pack"))
         path.rename(renamed)
         report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
+
+
+class TestDeletionsRefused:
+    """Told not to delete (as a server's seed at start-up is), a seed deletes only the
+    exercises the files retire."""
+
+    def test_an_exercise_whose_file_is_gone_is_named_and_kept(self, session, catalogue_dir):
+        before = snapshot(session)
+        (catalogue_dir / "exercises" / "moist-heat.yaml").unlink()
+        with pytest.raises(seeding.DeletionRefused) as raised:
+            seed_catalogue(
+                session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER, allow_deletes=False
+            )
+        assert raised.value.problems == [
+            "exercises/moist-heat.yaml: missing, and retired.yaml does not retire exercise "
+            "'moist-heat': seeding would delete it"
+        ]
+        assert snapshot(session) == before
+
+    def test_a_retired_exercise_is_deleted(self, session, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d.update(slug="moist-heat-pack"))
+        path.rename(catalogue_dir / "exercises" / "moist-heat-pack.yaml")
+        edit(
+            catalogue_dir / "retired.yaml",
+            lambda d: d.append(
+                {
+                    "kind": "exercise",
+                    "slug": "moist-heat",
+                    "successor": "moist-heat-pack",
+                    "note": "Renamed.",
+                }
+            ),
+        )
+        report = seed_catalogue(
+            session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER, allow_deletes=False
+        )
         assert (report.inserted, report.deleted) == (["moist-heat-pack"], ["moist-heat"])
 
 
@@ -452,3 +492,184 @@ class TestExerciseFilesRefusedByName:
         assert read_problems(catalogue_dir) == [
             f"{exercises / name}: not read: exercise files are named <slug>.yaml"
         ]
+
+
+@pytest.fixture
+def documents_dir(tmp_path: Path) -> Path:
+    """An editable copy of the source documents."""
+    return Path(
+        shutil.copytree(DOCUMENTS, tmp_path / "documents", ignore=shutil.ignore_patterns("*/"))
+    )
+
+
+class TestBadSeedInputsRefusedByName:
+    """Every file seeding cannot read is named, with what is wrong: never a traceback."""
+
+    def test_an_exercise_file_that_is_not_utf8(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.write_bytes(b"slug: moist-heat\nname: Moist \xff heat\n")
+        assert read_problems(catalogue_dir) == [
+            f"{path}: not UTF-8: 'utf-8' codec can't decode byte 0xff in position 29: "
+            "invalid start byte"
+        ]
+
+    def test_a_source_document_that_is_not_utf8(self, catalogue_dir, documents_dir):
+        document = documents_dir / "003_c11dac91296d97ed.txt"
+        document.write_bytes(document.read_bytes()[:10] + b"\xc3(")
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, documents_dir)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'sources.yaml'}: source 'core3-do-hamstrings-need-stretching': "
+            f"file {document}: not UTF-8: 'utf-8' codec can't decode byte 0xc3 in position "
+            "10: invalid continuation byte"
+        ]
+
+    def test_a_source_file_that_is_a_directory(self, catalogue_dir, documents_dir):
+        (documents_dir / "003_c11dac91296d97ed.txt").unlink()
+        (documents_dir / "003_c11dac91296d97ed.txt").mkdir()
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, documents_dir)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'sources.yaml'}: source 'core3-do-hamstrings-need-stretching': "
+            f"file {documents_dir / '003_c11dac91296d97ed.txt'}: not a file"
+        ]
+
+    def test_an_exercise_file_that_is_a_directory(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.unlink()
+        path.mkdir()
+        assert read_problems(catalogue_dir) == [f"{path}: not a file"]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "slug: " + "[" * 50_000 + "]" * 50_000,
+            "slug: " + "{a: " * 50_000 + "}" * 50_000,
+            "- " * 50_000 + "x",
+        ],
+        ids=["flow-sequences", "flow-mappings", "block-sequences"],
+    )
+    def test_deep_nesting_is_refused_at_once(self, catalogue_dir, text):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.write_text(text, encoding="utf-8")
+        started = time.monotonic()
+        [problem] = read_problems(catalogue_dir)
+        # Refused as soon as the format's depth is passed: the rest is never parsed.
+        assert time.monotonic() - started < 2
+        assert problem.startswith(f"{path}: not valid YAML: nested more than 20 levels deep\n")
+
+    @pytest.mark.parametrize("escape", ["\\0", "\\ud800"], ids=["nul", "lone-surrogate"])
+    def test_text_no_database_stores(self, catalogue_dir, escape):
+        # Written with YAML's escapes: PostgreSQL text holds no NUL, UTF-8 no surrogate.
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("- Breathe.", f'- "Breathe{escape}."'), encoding="utf-8")
+        assert read_problems(catalogue_dir) == [
+            f"{path}: cues[0]: holds a NUL character or a lone surrogate"
+        ]
+
+    def test_an_oversize_exercise_file_is_not_parsed(self, catalogue_dir):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        path.write_text(path.read_text() + "# padding\n" * 110_000, encoding="utf-8")
+        assert read_problems(catalogue_dir) == [
+            f"{path}: {path.stat().st_size} bytes; at most 1048576 are read"
+        ]
+
+    def test_an_oversize_document(self, catalogue_dir, documents_dir):
+        document = documents_dir / "003_c11dac91296d97ed.txt"
+        document.write_text(document.read_text() + "x" * (1 << 20), encoding="utf-8")
+        with pytest.raises(SeedError) as raised:
+            read_catalogue(catalogue_dir, documents_dir)
+        assert raised.value.problems == [
+            f"{catalogue_dir / 'sources.yaml'}: source 'core3-do-hamstrings-need-stretching': "
+            f"file {document}: {document.stat().st_size} bytes; at most 1048577 are read"
+        ]
+
+
+def words(count: int, seed: int = 0) -> str:
+    """`count` distinct words, as a full-text index would take them."""
+    letters = "bcdfghjklmnpqrstvwxz"
+    out = []
+    for number in range(seed, seed + count):
+        word = ""
+        while True:
+            number, digit = divmod(number, len(letters))
+            word += letters[digit]
+            if not number:
+                break
+        out.append("q" + word)
+    return " ".join(out)
+
+
+class TestSizeLimits:
+    """The seed format bounds every string, list and entry, well under what either
+    database can store and index, so a catalogue that seeds on one seeds on both."""
+
+    @pytest.mark.parametrize(
+        ("change", "problem"),
+        [
+            (
+                lambda d: d.update(name="n" * 201),
+                "name: String should have at most 200 characters",
+            ),
+            (
+                lambda d: d.update(summary="s" * 10_001),
+                "summary: String should have at most 10000 characters",
+            ),
+            (
+                lambda d: d.update(instructions=[f"Step {n}." for n in range(21)]),
+                "instructions: List should have at most 20 items after validation, not 21",
+            ),
+            (
+                lambda d: d.update(aliases=[f"alias {n}" for n in range(51)]),
+                "aliases: List should have at most 50 items after validation, not 51",
+            ),
+        ],
+        ids=["name", "summary", "steps", "aliases"],
+    )
+    def test_an_oversize_field_is_refused_by_name(self, catalogue_dir, change, problem):
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, change)
+        assert read_problems(catalogue_dir) == [f"{path}: exercise 'moist-heat': {problem}"]
+
+    def test_an_oversize_exercise_is_refused_whole(self, catalogue_dir):
+        # Every field within its own limits (27 cues of 10,000 characters), but not the
+        # entry as a whole.
+        path = catalogue_dir / "exercises" / "moist-heat.yaml"
+        edit(path, lambda d: d.update(cues=["c" * 10_000] * 27))
+        [problem] = read_problems(catalogue_dir)
+        size = re.fullmatch(
+            rf"{re.escape(str(path))}: exercise 'moist-heat': Value error, the exercise is "
+            r"(\d+) bytes as JSON; at most 262144 are accepted",
+            problem,
+        )
+        assert size is not None, problem
+        assert 27 * 10_000 < int(size[1]) < 27 * 10_000 + 2_000
+
+    def test_an_oversize_term_is_refused_by_name(self, catalogue_dir):
+        edit(catalogue_dir / "goals.yaml", lambda d: d[0].update(name="g" * 201))
+        assert read_problems(catalogue_dir) == [
+            f"{catalogue_dir / 'goals.yaml'}: entry 0: name: String should have at most 200 "
+            "characters"
+        ]
+
+    def test_the_largest_exercise_the_format_allows_is_stored_and_searchable(
+        self, session, client, catalogue_dir
+    ):
+        # A name of 200 four-byte characters (for the btree indexes on names), and as
+        # many distinct words as fit in the summary and every one of the 20 steps (for
+        # PostgreSQL's search vector).
+        steps = [words(1_400, seed=step * 1_400)[:9_990] for step in range(20)]
+
+        def largest(data):
+            data.update(name="\U0001d11e" * 200, summary=words(1_400, seed=28_000)[:9_990])
+            data.update(instructions=steps)
+
+        edit(catalogue_dir / "exercises" / "moist-heat.yaml", largest)
+        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert report.updated == ["moist-heat"]
+        for word in (steps[0].split()[0], steps[19].split()[-2]):
+            body = client.get("/v1/exercises", params={"q": word}).json()
+            assert slugs(body) == ["moist-heat"], word
+        detail = client.get("/v1/exercises/moist-heat").json()
+        assert (detail["name"], detail["instructions"]) == ("\U0001d11e" * 200, steps)

@@ -9,6 +9,7 @@ A problem names its place in the entry by JSON Pointer (RFC 6901); seeding print
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -76,6 +77,33 @@ def pointer(*parts: str | int) -> str:
 def format_problems(error: ValidationError) -> list[Problem]:
     """Pydantic's errors for an entry, one problem per field."""
     return [Problem(pointer(*item["loc"]), item["msg"]) for item in error.errors()]
+
+
+def unstorable_strings(value: Any, at: str = "") -> list[str]:
+    """JSON Pointers of the strings (keys too) in `value` that no database can store:
+    with a NUL character (PostgreSQL text cannot hold one) or a lone surrogate (not
+    UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [at]
+        return [at] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += unstorable_strings(
+                str(key), at + "/" + str(key).replace("~", "~0").replace("/", "~1")
+            )
+            found += unstorable_strings(
+                item, at + "/" + str(key).replace("~", "~0").replace("/", "~1")
+            )
+        return list(dict.fromkeys(found))
+    if isinstance(value, list):
+        return [
+            p for index, item in enumerate(value) for p in unstorable_strings(item, f"{at}/{index}")
+        ]
+    return []
 
 
 def check_exercise(entry: ExerciseEntry, known: Known) -> list[Problem]:

@@ -92,9 +92,34 @@ def text_quality(start: int, end: int, garbled_regions: Sequence[Sequence[int]])
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)]
 # Catalogue prose: a summary, a step, a note. Long enough for any, not for a document.
-Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+TEXT_MAX_LENGTH = 10_000
+Text = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
+OptionalText = Annotated[str, Field(max_length=TEXT_MAX_LENGTH)] | None
+# A name or title. An exercise's name is in btree indexes (with its slug and ids), whose
+# rows PostgreSQL caps at about 2.7 kB: 200 characters is at most 800 bytes of UTF-8.
+NAME_MAX_LENGTH = 200
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
 # What a database integer column holds (PostgreSQL's INTEGER is 32-bit).
 MAX_INT = 2**31 - 1
+
+# How many items each list of an entry may hold: many times what any entry needs. Even
+# without the bound on a whole exercise below, the name, summary and steps that
+# PostgreSQL's search vector holds (at most 1 MiB of words) would stay under it:
+# 200 + 10,000 + 20 x 10,000 characters is at most 841 kB of UTF-8.
+MAX_STEPS = 20
+MAX_ITEMS = 50  # aliases, cues, mistakes, notes, equipment, regions, goals, progressions
+MAX_CONTRAINDICATIONS = 100
+MAX_EVIDENCE = 500
+MAX_GARBLED_REGIONS = 1000
+# An exercise entry, as JSON: it is served whole (and responses over 1 MiB are not
+# cached), so the whole entry is bounded, not only each of its fields.
+MAX_EXERCISE_BYTES = 256 * 1024
+# The most a catalogue file (YAML) may hold, checked before it is parsed: an exercise
+# file (room for comments around a largest entry), and a list of terms.
+MAX_EXERCISE_FILE_BYTES = 1024 * 1024
+MAX_LIST_FILE_BYTES = 16 * 1024 * 1024
+# How deep a catalogue file may nest (the format needs 5 levels).
+MAX_YAML_DEPTH = 20
 
 
 class Strict(BaseModel):
@@ -140,7 +165,7 @@ class DosageEntry(Strict):
     per_day: Dose = None
     per_week: Dose = None
     duration_seconds: Dose = None
-    note: Annotated[str, Field(max_length=10_000)] | None = None
+    note: OptionalText = None
 
     def stated_fields(self) -> list[str]:
         """Names of the numeric fields the sources state (those that are not null)."""
@@ -167,7 +192,7 @@ class PhaseMembershipEntry(Strict):
         "phase, with `phase` evidence; `inferred`: the editors' reading, which the note "
         "explains."
     )
-    note: Annotated[str, Field(max_length=10_000)] | None = None
+    note: OptionalText = None
 
     @model_validator(mode="after")
     def _inferred_says_from_what(self) -> "PhaseMembershipEntry":
@@ -206,27 +231,44 @@ class EvidenceEntry(Strict):
 
 class ExerciseEntry(SluggedEntry):
     slug: Slug
-    name: Text
-    aliases: list[Text] = Field(default=[], description="Other names people search by.")
+    name: Name
+    aliases: list[Name] = Field(
+        default=[], max_length=MAX_ITEMS, description="Other names people search by."
+    )
     summary: Text
     category: Category
     position: Position | None = None
-    equipment: list[Slug] = Field(min_length=1)
-    body_regions: list[Slug] = Field(min_length=1)
+    equipment: list[Slug] = Field(min_length=1, max_length=MAX_ITEMS)
+    body_regions: list[Slug] = Field(min_length=1, max_length=MAX_ITEMS)
     difficulty: Difficulty
     instructions_basis: InstructionsBasis
-    instructions: list[Text] = Field(min_length=1)
-    cues: list[Text] = []
-    mistakes: list[Text] = Field(default=[], description="Technique errors to avoid.")
+    instructions: list[Text] = Field(min_length=1, max_length=MAX_STEPS)
+    cues: list[Text] = Field(default=[], max_length=MAX_ITEMS)
+    mistakes: list[Text] = Field(
+        default=[], max_length=MAX_ITEMS, description="Technique errors to avoid."
+    )
     dosage: DosageEntry = DosageEntry()
     # Possibly none: when neither a source nor a sound inference places the exercise.
-    phases: list[PhaseMembershipEntry] = []
-    goals: list[Slug] = Field(min_length=1)
-    contraindications: list[ContraindicationEntry] = []
-    progressions: list[Slug] = Field(
-        default=[], description="Slugs of harder exercises this one leads on to."
+    phases: list[PhaseMembershipEntry] = Field(default=[], max_length=len(PhaseSlug))
+    goals: list[Slug] = Field(min_length=1, max_length=MAX_ITEMS)
+    contraindications: list[ContraindicationEntry] = Field(
+        default=[], max_length=MAX_CONTRAINDICATIONS
     )
-    evidence: list[EvidenceEntry] = Field(min_length=1)
+    progressions: list[Slug] = Field(
+        default=[],
+        max_length=MAX_ITEMS,
+        description="Slugs of harder exercises this one leads on to.",
+    )
+    evidence: list[EvidenceEntry] = Field(min_length=1, max_length=MAX_EVIDENCE)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "ExerciseEntry":
+        size = len(self.model_dump_json().encode("utf-8"))
+        if size > MAX_EXERCISE_BYTES:
+            raise ValueError(
+                f"the exercise is {size} bytes as JSON; at most {MAX_EXERCISE_BYTES} are accepted"
+            )
+        return self
 
 
 def canonical(entry: ExerciseEntry) -> ExerciseEntry:
@@ -256,11 +298,12 @@ class SourceEntry(SluggedEntry):
         description="The document's file name beside the catalogue (no directories)."
     )
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    credibility_notes: list[Text] = []
+    credibility_notes: list[Text] = Field(default=[], max_length=MAX_ITEMS)
     garbled_regions: list[
         tuple[Annotated[int, Field(ge=0, le=MAX_INT)], Annotated[int, Field(ge=1, le=MAX_INT)]]
     ] = Field(
         default=[],
+        max_length=MAX_GARBLED_REGIONS,
         description="[start, end) character ranges where the scraped text is scrambled.",
     )
 
@@ -288,7 +331,7 @@ class SourceEntry(SluggedEntry):
 
 class PhaseEntry(SluggedEntry):
     slug: PhaseSlug
-    name: Text
+    name: Name
     order: Annotated[int, Field(strict=True, ge=1, le=MAX_INT)]
     description: Text
     criteria_to_progress: Text
@@ -298,7 +341,7 @@ class TermEntry(SluggedEntry):
     """A goal (and the fields a condition has too)."""
 
     slug: Slug
-    name: Text
+    name: Name
     description: Text
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.errors import SeedError
 from app.seeding.checking import (
+    MAX_DOCUMENT_BYTES,
     CitedSource,
     Known,
     check_exercise,
@@ -21,8 +22,12 @@ from app.seeding.checking import (
     dotted,
     format_problems,
     progression_cycles,
+    unstorable_strings,
 )
 from app.seeding.format import (
+    MAX_EXERCISE_FILE_BYTES,
+    MAX_LIST_FILE_BYTES,
+    MAX_YAML_DEPTH,
     ConditionEntry,
     ContentSum,
     ExerciseEntry,
@@ -114,7 +119,7 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
         problems.append(f"{catalogue_dir / 'exercises'}: no exercise files (*.yaml)")
     exercises: list[tuple[Path, ExerciseEntry]] = []
     for path in exercise_files:
-        entry = _read_one(path, ExerciseEntry, problems)
+        entry = _read_one(path, ExerciseEntry, problems, max_bytes=MAX_EXERCISE_FILE_BYTES)
         if entry is not None:
             if entry.slug != path.stem:
                 problems.append(f"{path}: slug '{entry.slug}' must match the file name")
@@ -137,26 +142,85 @@ def read_catalogue(catalogue_dir: Path, documents_dir: Path) -> Catalogue:
     return catalogue
 
 
-def _load_yaml(path: Path, problems: list[str]) -> Any:
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents nested deeper than the format needs:
+    it composes nodes recursively, so deep enough nesting exhausts the stack."""
+
+    def __init__(self, stream: str, name: str):
+        super().__init__(stream)
+        self.name = name  # for the marks in its errors
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested more than {MAX_YAML_DEPTH} levels deep",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def read_text(path: Path, max_bytes: int, problems: list[str], where: str = "") -> str | None:
+    """The UTF-8 text of the file at `path`; or None, with the problem added to
+    `problems` as `where` (the path by default) and what is wrong: it is missing, not a
+    file, larger than `max_bytes` (told before it is read) or not UTF-8."""
+    where = where or str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(f"{path}: file not found")
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        problems.append(f"{path}: not valid YAML: {error}")
+        if not path.is_file():
+            problems.append(f"{where}: not a file" if path.exists() else f"{where}: file not found")
+            return None
+        size = path.stat().st_size
+        if size > max_bytes:
+            problems.append(f"{where}: {size} bytes; at most {max_bytes} are read")
+            return None
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(f"{where}: not UTF-8: {error}")
+    except OSError as error:
+        problems.append(f"{where}: cannot be read: {error.strerror or error}")
     return None
 
 
+def _load_yaml(path: Path, problems: list[str], max_bytes: int = MAX_LIST_FILE_BYTES) -> Any:
+    text = read_text(path, max_bytes, problems)
+    if text is None:
+        return None
+    loader = _BoundedLoader(text, str(path))
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as error:
+        problems.append(f"{path}: not valid YAML: {error}")
+        return None
+    finally:
+        loader.dispose()
+    # YAML's escapes ("\0", "\ud800") can write what no database stores.
+    unstorable = unstorable_strings(data)
+    problems += [
+        f"{path}: {dotted(at) or 'the document'}: holds a NUL character or a lone surrogate"
+        for at in unstorable
+    ]
+    return None if unstorable else data
+
+
 def _validation_problems(path: Path, error: ValidationError, prefix: str = "") -> list[str]:
+    # A problem with the entry as a whole (its size) has no field to name.
     return [
-        f"{path}: {prefix}{dotted(problem.pointer)}: {problem.message}"
+        ": ".join(filter(None, (str(path), prefix, dotted(problem.pointer), problem.message)))
         for problem in format_problems(error)
     ]
 
 
-def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | None:
+def _read_one(
+    path: Path, model: type[Entry], problems: list[str], *, max_bytes: int
+) -> Entry | None:
     before = len(problems)
-    data = _load_yaml(path, problems)
+    data = _load_yaml(path, problems, max_bytes)
     if data is None:
         if len(problems) == before:  # read, but empty or comments only
             problems.append(f"{path}: empty (a truncated file would delete its exercise)")
@@ -165,7 +229,7 @@ def _read_one(path: Path, model: type[Entry], problems: list[str]) -> Entry | No
         return model.model_validate(data)
     except ValidationError as error:
         slug = data.get("slug", "?") if isinstance(data, dict) else "?"
-        problems += _validation_problems(path, error, prefix=f"exercise '{slug}': ")
+        problems += _validation_problems(path, error, prefix=f"exercise '{slug}'")
         return None
 
 
@@ -187,7 +251,7 @@ def _read_list(
         try:
             entries.append(model.model_validate(item))
         except ValidationError as error:
-            problems += _validation_problems(path, error, prefix=f"entry {index}: ")
+            problems += _validation_problems(path, error, prefix=f"entry {index}")
     _check_unique(path, [key(entry) for entry in entries], problems)
     return entries
 
@@ -214,16 +278,16 @@ def _read_documents(
     with the rest of the source by `check_source`)."""
     documents = {}
     for source in sources:
-        path = documents_dir / source.file
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            problems.append(f"{sources_file}: source '{source.slug}': file {path} not found")
-            continue
-        try:
-            documents[source.slug] = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            problems.append(f"{sources_file}: source '{source.slug}': {path} is not UTF-8: {error}")
+        # Read to one byte past the limit, so that `check_source` reports an oversize
+        # document as it reports one proposed through the API.
+        text = read_text(
+            documents_dir / source.file,
+            MAX_DOCUMENT_BYTES + 1,
+            problems,
+            f"{sources_file}: source '{source.slug}': file {documents_dir / source.file}",
+        )
+        if text is not None:
+            documents[source.slug] = text
     return documents
 
 

@@ -17,12 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
+from app.database import LockWait
 from app.errors import SeedError
 from app.models import CatalogueState
 from app.seeding.format import ExerciseEntry, digest, exercise_hash
 from app.seeding.reading import Catalogue, check_catalogue
 from app.seeding.stored import curated, stored_documents, stored_exercises, stored_terms
-from app.vocabulary import ChangeAction
+from app.vocabulary import ChangeAction, RetiredKind
 from app.writer import Action, CatalogueWriter, StoredExercise, lock_catalogue
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,20 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1000
 
 Progress = Callable[[int, int], None]
+
+
+class DeletionRefused(SeedError):
+    """The seed would delete exercises that the files neither hold nor retire."""
+
+    def __init__(self, slugs: list[str]):
+        self.slugs = slugs
+        super().__init__(
+            [
+                f"exercises/{slug}.yaml: missing, and retired.yaml does not retire "
+                f"exercise '{slug}': seeding would delete it"
+                for slug in slugs
+            ]
+        )
 
 
 @dataclass
@@ -52,23 +67,34 @@ def seed_catalogue(
     now: datetime | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
+    allow_deletes: bool = True,
+    lock_wait: LockWait | None = None,
 ) -> SeedReport:
     """Write `catalogue` in one transaction; roll everything back on any error.
-    Resources last changed through the API are kept unless `overwrite`.
+    Resources last changed through the API are kept unless `overwrite`. Exercises the
+    files no longer hold are deleted, unless not `allow_deletes`: then the seed raises
+    `SeedError` naming them, and writes nothing.
 
     `progress`, if given, is called with (exercises done, exercises in the catalogue)
-    as the exercises are written, and with (total, total) once they all are."""
+    as the exercises are written, and with (total, total) once they all are.
+    `lock_wait` says how long to wait for another catalogue write to finish (by
+    default, as long as a statement may run)."""
     now = now or datetime.now(UTC)
     try:
         # Replicas starting together must not seed at the same time, nor seed while an
         # approval is applied.
-        lock_catalogue(session)
+        lock_catalogue(session, wait=lock_wait)
         kept: list[str] = []
         curated_resources: set[tuple[str, str]] = set()
         if not overwrite:
             catalogue, kept, curated_resources = keep_curated(session, catalogue)
         report = _write(
-            session, catalogue, now, progress or (lambda done, total: None), curated_resources
+            session,
+            catalogue,
+            now,
+            progress or (lambda done, total: None),
+            curated_resources,
+            allow_deletes=allow_deletes,
         )
         report.kept = kept
         session.commit()
@@ -177,6 +203,8 @@ def _write(
     now: datetime,
     progress: Progress,
     curated_resources: set[tuple[str, str]],
+    *,
+    allow_deletes: bool,
 ) -> SeedReport:
     version = catalogue.version()
     total = len(catalogue.exercises)
@@ -187,6 +215,15 @@ def _write(
         return report
 
     writer = CatalogueWriter(session, now=now)
+    stored = writer.stored_exercises()
+    wanted = {entry.slug for entry in catalogue.exercises}
+    gone = sorted(set(stored) - wanted)
+    # A slug the files retire is deleted on purpose (renamed or removed); any other
+    # may be a file lost by mistake.
+    retired = {entry.slug for entry in catalogue.retired if entry.kind == RetiredKind.exercise}
+    unannounced = [slug for slug in gone if slug not in retired]
+    if unannounced and not allow_deletes:
+        raise DeletionRefused(unannounced)
     # What the API changed is written as the database holds it: only what is derived
     # for it from the files (its regressions) can change, and that keeps it curated.
     writer.kept = curated_resources
@@ -200,9 +237,6 @@ def _write(
     writer.sync_terms("condition", catalogue.conditions)
     writer.sync_retired(catalogue.retired)
 
-    stored = writer.stored_exercises()
-    wanted = {entry.slug for entry in catalogue.exercises}
-    gone = sorted(set(stored) - wanted)
     for start in range(0, len(gone), CHUNK_SIZE):
         writer.delete_exercises(
             {slug: stored.pop(slug) for slug in gone[start : start + CHUNK_SIZE]}
