@@ -94,8 +94,12 @@ def serve(
         bool, typer.Option(envvar="ACCESS_LOG", help="Log every request (off for benchmarks).")
     ] = True,
 ) -> None:
-    """Migrate, seed, then serve the API."""
+    """Migrate, seed, then serve the API. Request heads, idle connections, the
+    connections per worker and the trusted proxies are bounded by the settings
+    (`app/server.py`)."""
     import uvicorn
+
+    from app.server import uvicorn_options
 
     if setup:
         migrate()
@@ -107,8 +111,8 @@ def serve(
         port=port,
         workers=workers,
         server_header=False,
-        proxy_headers=True,
         access_log=access_log,
+        **uvicorn_options(get_settings()),
     )
 
 
