@@ -327,7 +327,7 @@ class TestCors:
         exposed = {
             h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
         }
-        assert {"etag", "link", "x-request-id"} <= exposed
+        assert {"etag", "link", "x-request-id", "x-catalogue-stale"} <= exposed
 
     def test_restricted_origins(self, session, monkeypatch):
         from starlette.testclient import TestClient
