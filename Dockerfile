@@ -26,6 +26,15 @@ ENV DATABASE_URL=sqlite:////app/data/catalogue.db \
     HOST=0.0.0.0 \
     PORT=8000 \
     WEB_CONCURRENCY=2
+# The connection edge (app/server.py), stated here so that operators see what they
+# override: request heads bounded in size, count and time, idle connections closed,
+# connections per worker capped, and no proxy believed until its address is given.
+ENV MAX_REQUEST_HEAD_BYTES=16384 \
+    MAX_REQUEST_HEADERS=100 \
+    REQUEST_HEAD_TIMEOUT_SECONDS=10 \
+    KEEP_ALIVE_TIMEOUT_SECONDS=5 \
+    MAX_CONNECTIONS=512 \
+    FORWARDED_ALLOW_IPS=""
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \

@@ -132,8 +132,12 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Migrate, seed, then serve the API."""
+    """Migrate, seed, then serve the API. Request heads, idle connections, the
+    connections per worker and the trusted proxies are bounded by the settings
+    (`app/server.py`)."""
     import uvicorn
+
+    from app.server import uvicorn_options
 
     if setup:
         migrate()
@@ -146,8 +150,8 @@ def serve(
         port=port,
         workers=workers,
         server_header=False,
-        proxy_headers=True,
         access_log=access_log,
+        **uvicorn_options(get_settings()),
     )
 
 

@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Retry-After",
             "Location",
             "WWW-Authenticate",
+            "X-Catalogue-Stale",
         ],
     )
     # Outermost: every response, errors included, carries the request's id.

@@ -96,7 +96,11 @@ def _sign(secret: str, payload: bytes) -> bytes:
 
 def encode_cursor(secret: str, fingerprint: str, key: Sequence[Any]) -> str:
     payload = json.dumps({"f": fingerprint, "k": list(key)}, separators=(",", ":")).encode()
-    token = payload + _sign(secret, payload)
+    return _base64(payload + _sign(secret, payload))
+
+
+def _base64(token: bytes) -> str:
+    """URL-safe base64 without padding: a cursor's only spelling."""
     return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
@@ -118,9 +122,14 @@ def decode_cursor(
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise invalid("too long")
     try:
-        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        token = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise invalid("not a cursor this API issued") from None
+    # One spelling per cursor: what the lenient decoding let through (characters outside
+    # the alphabet, `+` and `/`, padding, stray low bits in the last character) is not
+    # how `encode_cursor` writes it.
+    if _base64(token) != cursor:
+        raise invalid("not a cursor this API issued")
     payload, signature = token[:-16], token[-16:]
     if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
         raise invalid("not a cursor this API issued")

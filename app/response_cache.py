@@ -6,9 +6,14 @@ and serves repeats without any middleware, routing, querying or rendering. It le
 the current revision from the database at most once per `revalidate_seconds`, in the
 background, so after a write a process may keep serving the previous, complete
 revision (with that revision's ETag) for up to twice that long.
+
+When that check fails (the database is down), hits go on being served from the last
+complete revision the cache knows, marked `X-Catalogue-Stale: true`, until a check
+succeeds again; what is not in the cache goes to the app, which answers 503.
 """
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -51,7 +56,10 @@ _NOT_MODIFIED_HEADERS = frozenset(
 # `Prefer` (lenient handling answers a search that strict handling refuses).
 _SELECTING_HEADERS = (b"accept", b"accept-encoding", b"host", b"origin", b"prefer")
 _REQUEST_ID = b"x-request-id"
+# On hits served while the revision cannot be checked.
+STALE_HEADER = (b"x-catalogue-stale", b"true")
 MAX_ENTRY_BYTES = 1 << 20
+logger = logging.getLogger("app")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,8 @@ class ResponseCache:
         self.max_entries = max_entries
         self.entries: dict[tuple[object, ...], _Entry] = {}
         self.revision: str | None = None
+        # The last check of the revision failed: `revision` may no longer be current.
+        self.stale = False
         self.checked_at = -math.inf
         self.reading: anyio.Event | None = None
         self.background: asyncio.Task[None] | None = None
@@ -158,12 +168,15 @@ class ResponseCache:
             entry = rendering.entry
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
+        marks = [(_REQUEST_ID, request_id)]
+        if self.stale and entry.revision == self.revision:
+            marks.append(STALE_HEADER)
         if if_none_match is not None and etag_matches(if_none_match, entry.etag):
-            headers = [*entry.not_modified_headers, (_REQUEST_ID, request_id)]
+            headers = [*entry.not_modified_headers, *marks]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
         else:
-            headers = [*entry.headers, (_REQUEST_ID, request_id)]
+            headers = [*entry.headers, *marks]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": entry.body})
 
@@ -176,7 +189,8 @@ class ResponseCache:
         intervals ago: under load the read's worker thread waits its turn at the GIL
         behind the event loop, and a request that awaited it stalled (p99 spikes, and
         timeouts; figures in `bench/RESULTS.md`). Older than that, or with
-        `revalidate_seconds` 0, a request awaits the read."""
+        `revalidate_seconds` 0, a request awaits the read, unless the last read
+        failed: then the known revision is served, stale, without waiting."""
         age = time.monotonic() - self.checked_at
         if age < self.revalidate_seconds:
             return
@@ -185,25 +199,42 @@ class ResponseCache:
             reading = self.reading = anyio.Event()
             # Kept referenced until done, or the event loop may drop the task.
             self.background = asyncio.get_running_loop().create_task(self._read(reading))
-        if self.revision is None or age >= 2 * self.revalidate_seconds:
+        if self.revision is None or (age >= 2 * self.revalidate_seconds and not self.stale):
             await reading.wait()
 
     async def _read(self, reading: anyio.Event) -> None:
         started = time.monotonic()
         try:
-            revision: str | None = await anyio.to_thread.run_sync(self.read_revision)
+            revision: str = await anyio.to_thread.run_sync(self.read_revision)
+        except Exception as error:
+            self._check_failed(started, error)
+        else:
             self.checked_at = started
-        except Exception:
-            # The database is unreachable or not seeded: cache nothing, let the app
-            # answer (a 503) until a revision can be read again.
-            revision = None
-            self.checked_at = -math.inf
+            if self.stale:
+                logger.info("response cache: the catalogue revision can be read again")
+            self.stale = False
+            if revision != self.revision:
+                self.entries = {}
+                self.revision = revision
         finally:
             self.reading = None
             reading.set()
-        if revision != self.revision:
-            self.entries = {}
-            self.revision = revision
+
+    def _check_failed(self, started: float, error: Exception) -> None:
+        """The database is unreachable (or not seeded). With a revision known, keep
+        serving it, stale, and check again in `revalidate_seconds`; with none, cache
+        nothing and let the app answer (a 503) until a revision can be read."""
+        if self.revision is None:
+            self.checked_at = -math.inf
+            return
+        if not self.stale:
+            logger.warning(
+                "response cache: the catalogue revision cannot be read (%s); serving the "
+                "last complete revision from memory, marked stale",
+                type(error).__name__,
+            )
+        self.stale = True
+        self.checked_at = started
 
     async def _render_and_keep(
         self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send

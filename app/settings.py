@@ -70,6 +70,42 @@ class Settings(BaseSettings):
         description="Exports (`GET /v1/export`) each worker process streams at once; "
         "more get 503 with Retry-After.",
     )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Connections each worker process holds at once, idle ones included "
+        "(uvicorn's `limit_concurrency`); a request beyond them gets 503 and its "
+        "connection is closed. Keep it under the process's file descriptor limit.",
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A connection that sends nothing for this long, before its first "
+        "request or after a response, is closed.",
+    )
+    request_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="The request line and headers must be complete this long after the "
+        "connection opened or the previous response ended, or the connection gets 408 "
+        "and is closed (however steadily the bytes trickle in).",
+    )
+    max_request_head_bytes: int = Field(
+        default=16384,
+        ge=9216,
+        description="Bytes the request line and headers may take; more get 431 (414 for "
+        "a request target alone that long) and the connection is closed. At least 9 KiB, "
+        "so that a URL just over the app's 8 KiB limit still gets the app's 414.",
+    )
+    max_request_headers: int = Field(
+        default=100, ge=16, description="Header fields a request may have; more get 431."
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (or `*`) of the proxies whose "
+        "`X-Forwarded-Proto` and `X-Forwarded-For` are believed; empty (the default): "
+        "none, and the headers are ignored from everyone.",
+    )
     log_level: str = "INFO"
 
 

@@ -6,8 +6,9 @@ directory, on a free port, run as the `postgres` user because they refuse to run
 A real `catalogue serve` process is pointed at it with a short database timeout. Each
 outage warms the server's connection pool, stops the cluster (`fast`, a clean shutdown,
 and `immediate`, as a crash would), and checks that liveness stays up, readiness and the
-API answer 503 problem+json quickly and without internals, and that the same process
-serves again once the cluster is back.
+API answer 503 problem+json quickly and without internals (reads the response cache
+holds go on being served from the last complete revision, marked stale), and that the
+same process serves again once the cluster is back.
 
 Skipped, saying why, where no PostgreSQL server binaries exist; required under CI=true.
 """
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,8 +52,10 @@ MARGIN_SECONDS = 3
 CLIENT_TIMEOUT_SECONDS = DATABASE_TIMEOUT_SECONDS + MARGIN_SECONDS + 2
 # How long the API may take to serve again once the cluster accepts connections.
 RECOVERY_SECONDS = 10
-# How long after the database stops the response cache may still answer from memory.
+# How long after the database stops the response cache may answer from memory before
+# it marks its answers stale (it checks the revision about once a second).
 STALE_SECONDS = 3
+STALE = "x-catalogue-stale"
 EXERCISE = "sitting-heel-dig"
 API_PATHS = [
     "/v1/exercises",
@@ -263,11 +267,21 @@ def server(
         yield server
 
 
+_CLIENTS = count()
+
+
+def uncached_get(server: LiveServer, path: str, **headers: str) -> tuple[httpx2.Response, float]:
+    """GET `path` as a client the response cache has never answered (an `Origin` of its
+    own), so that the request reaches the app and its database."""
+    return server.get(path, origin=f"https://client-{next(_CLIENTS)}.example", **headers)
+
+
 def wait_for_recovery(server: LiveServer, path: str = "/readyz") -> float:
-    """Seconds until `path` answers 200 again; fails after RECOVERY_SECONDS."""
+    """Seconds until `path` answers 200 again (from the app, not the response cache);
+    fails after RECOVERY_SECONDS."""
     started = time.monotonic()
     while True:
-        response, _ = server.get(path)
+        response, _ = uncached_get(server, path)
         if response.status_code == 200:
             return time.monotonic() - started
         assert response.status_code == 503, response.text
@@ -343,24 +357,9 @@ def assert_unavailable(response: httpx2.Response, elapsed: float, path: str) -> 
 def first_unavailable(
     server: LiveServer, outage: Outage, path: str, **headers: str
 ) -> tuple[httpx2.Response, float]:
-    """The first 503 for a catalogue read in this outage, with the seconds it took.
-
-    The response cache rechecks the database only about once a second, so for a moment
-    it may still answer from memory: only what was served before the outage (or a 304 for
-    its ETag), and only for STALE_SECONDS. Then the database's absence must show."""
-    while True:
-        response, elapsed = server.get(path, **headers)
-        if response.status_code == 503:
-            return response, elapsed
-        assert time.monotonic() - outage.stopped_at < STALE_SECONDS, (
-            f"{path} still answers {response.status_code} with the database down"
-        )
-        if response.status_code == 304:
-            assert headers.get("if_none_match") == response.headers["etag"]
-        else:
-            assert response.status_code == 200, response.text
-            assert response.json() == outage.before[path]
-        time.sleep(0.05)
+    """The first answer to a catalogue read in this outage that the response cache does
+    not hold, with the seconds it took: the app's, which must be a 503."""
+    return uncached_get(server, path, **headers)
 
 
 class TestWithDatabaseUp:
@@ -403,16 +402,64 @@ class TestExerciseRoutes:
             timings(path, elapsed)
             assert_unavailable(response, elapsed, path)
             for _ in range(2):
-                assert_unavailable(*server.get(path), path)
+                assert_unavailable(*uncached_get(server, path), path)
 
-    def test_current_etag_gets_503_not_304(self, server: LiveServer, outage: Outage):
-        # The version an ETag is checked against lives in the database: without it, a 304
-        # would vouch for a freshness nobody checked.
+    def test_current_etag_gets_503_from_the_app_and_a_stale_304_from_the_cache(
+        self, server: LiveServer, outage: Outage
+    ):
+        # The version an ETag is checked against lives in the database: the app cannot
+        # vouch for it. The cache answers for the revision it holds, and says it may be
+        # stale.
         path = f"/v1/exercises/{EXERCISE}"
         etag = outage.etags[path]
         response, elapsed = first_unavailable(server, outage, path, if_none_match=etag)
         assert_unavailable(response, elapsed, path)
-        assert_unavailable(*server.get(path, if_none_match=etag), path)
+        response = eventually_stale(server, outage, path, if_none_match=etag)
+        assert response.status_code == 304
+        assert response.headers["etag"] == etag
+
+
+def eventually_stale(
+    server: LiveServer, outage: Outage, path: str, **headers: str
+) -> httpx2.Response:
+    """The response cache's answer to `path` once it is marked stale (within
+    STALE_SECONDS of the stop); every answer before it the one from before the outage."""
+    while True:
+        response, elapsed = server.get(path, **headers)
+        assert elapsed < 1, f"{path}: a cache hit took {elapsed:.2f} s"
+        if response.status_code == 304:
+            assert response.headers["etag"] == outage.etags[path]
+        else:
+            assert response.status_code == 200, response.text
+            assert response.json() == outage.before[path]
+            assert response.headers["etag"] == outage.etags[path]
+        if response.headers.get(STALE) == "true":
+            return response
+        assert STALE not in response.headers
+        assert time.monotonic() - outage.stopped_at < STALE_SECONDS, f"{path} never stale"
+        time.sleep(0.05)
+
+
+class TestResponseCacheDuringOutage:
+    def test_cached_reads_are_served_from_the_last_revision_marked_stale(
+        self, server: LiveServer, outage: Outage, timings: Timings
+    ):
+        for path in API_PATHS:
+            eventually_stale(server, outage, path)
+        timings("stop to stale", time.monotonic() - outage.stopped_at)
+        # And from then on, for as long as the outage lasts (past several checks).
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            for path in API_PATHS:
+                response, elapsed = server.get(path)
+                assert response.status_code == 200, response.text
+                assert response.headers[STALE] == "true"
+                assert response.json() == outage.before[path]
+                assert response.headers["etag"] == outage.etags[path]
+                assert elapsed < 1
+            time.sleep(0.1)
+        # What the cache does not hold still reaches the app: a 503.
+        assert_unavailable(*uncached_get(server, API_PATHS[0]), API_PATHS[0])
 
 
 class TestCatalogueRoute:
@@ -421,7 +468,7 @@ class TestCatalogueRoute:
         timings("seconds", elapsed)
         assert_unavailable(response, elapsed, "/v1/catalogue")
         for _ in range(2):
-            assert_unavailable(*server.get("/v1/catalogue"), "/v1/catalogue")
+            assert_unavailable(*uncached_get(server, "/v1/catalogue"), "/v1/catalogue")
 
 
 class TestRecovery:
@@ -437,11 +484,17 @@ class TestRecovery:
             assert_unavailable(*first_unavailable(server, outage, path), path)
         cluster.start()
         timings("recovery_seconds", wait_for_recovery(server, API_PATHS[0]))
+        # The cache's next revision check clears the stale mark.
+        for path in API_PATHS:
+            while STALE in server.get(path)[0].headers:
+                assert time.monotonic() - outage.stopped_at < RECOVERY_SECONDS + STALE_SECONDS
+                time.sleep(0.05)
         # Consistently 200 from then on, with what was served before the outage.
         for _ in range(3):
             for path in ["/readyz", *API_PATHS]:
                 response, _ = server.get(path)
                 assert response.status_code == 200, response.text
+                assert STALE not in response.headers
                 if path in outage.before:
                     assert response.json() == outage.before[path]
         assert server.process.poll() is None

@@ -605,3 +605,32 @@ class TestForgedCursors:
             params={"limit": 1, "cursor": base64.urlsafe_b64encode(forged).decode().rstrip("=")},
         )
         assert_problem(response, 422, "cursor")
+
+    @pytest.mark.parametrize("spelling", ["padded", "foreign character", "plus slash", "low bits"])
+    def test_a_lenient_base64_spelling_is_a_422(self, client, spelling):
+        # Each spelling decodes, leniently, to the bytes of a cursor this API signed: one
+        # cursor has one spelling, and any other is as foreign as a tampered one.
+        cursor = client.get("/v1/exercises", params={"limit": 1}).json()["next_cursor"]
+        payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))[:-16]
+        # JSON allows leading spaces: lengthen the payload until its spelling has spare
+        # bits in the last character and a `-` or `_` to swap.
+        for spaces in range(200):
+            token = b" " * spaces + payload
+            token += pagination._sign(get_settings().cursor_secret, token)
+            canonical = base64.urlsafe_b64encode(token).decode().rstrip("=")
+            if len(token) % 3 == 1 and ("-" in canonical or "_" in canonical):
+                break
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        variant = {
+            "padded": canonical + "==",
+            # Four, so that the padding the old decoding added still fitted.
+            "foreign character": canonical[:10] + "...." + canonical[10:],
+            "plus slash": canonical.replace("-", "+").replace("_", "/"),
+            "low bits": canonical[:-1] + alphabet[alphabet.index(canonical[-1]) + 1],
+        }[spelling]
+        assert variant != canonical
+        assert base64.urlsafe_b64decode(variant + "=" * (-len(variant) % 4)) == token
+
+        assert client.get("/v1/exercises", params={"cursor": canonical}).status_code == 200
+        response = client.get("/v1/exercises", params={"cursor": variant})
+        assert_problem(response, 422, "cursor")

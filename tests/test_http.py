@@ -86,6 +86,25 @@ class TestConditionalGet:
         }
         assert covered == routes
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/v1/exercises?limit=1000",
+            "/v1/exercises?unknown=1",
+            "/v1/exercises?phase=recovery",
+            "/v1/exercises?cursor=not-a-cursor",
+            "/v1/exercises/Not_A_Slug",
+            "/v1/goals?cursor=not-a-cursor",
+        ],
+    )
+    @pytest.mark.parametrize(
+        "condition",
+        [{"If-None-Match": "*"}, {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}],
+    )
+    def test_a_422_wins_over_a_304(self, client, url, condition):
+        # Parameters are validated before the validators are checked (SECURITY.md, API8).
+        assert_problem(client.get(url, headers=condition), 422)
+
     @pytest.mark.parametrize("url", CATALOGUE_READS)
     def test_matching_etag_is_a_304_without_body(self, client, url):
         first = client.get(url)
@@ -327,7 +346,7 @@ class TestCors:
         exposed = {
             h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
         }
-        assert {"etag", "link", "x-request-id"} <= exposed
+        assert {"etag", "link", "x-request-id", "x-catalogue-stale"} <= exposed
 
     def test_restricted_origins(self, session, monkeypatch):
         from starlette.testclient import TestClient

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.curation",
         ),
     ),
-    ("http edge", ("app.problems", "app.security")),
+    ("http edge", ("app.problems", "app.security", "app.server")),
     (
         "http",
         (

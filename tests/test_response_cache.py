@@ -42,6 +42,7 @@ URLS = [
 ENCODINGS = [None, "gzip", "br", "zstd, br, gzip"]
 ORIGINS = [None, "https://clinic.example"]
 PER_REQUEST = {"x-request-id", "date"}
+STALE = "x-catalogue-stale"
 
 
 def comparable(response) -> tuple[int, dict[str, str], bytes]:
@@ -213,6 +214,48 @@ class TestCacheHits:
             assert checks[-1].wait(10)
             cached.get("/v1/exercises?phase=acute")  # lets the check's task finish
         assert all(response.content == first.content for response in more)
+
+    def test_while_the_revision_cannot_be_read_hits_are_served_stale(self, database):
+        # The database down: every check fails. Hits go on with the last complete
+        # revision, marked, until a check succeeds (tests/test_database_faults.py has
+        # the real outage, misses included).
+        down = threading.Event()
+
+        def revision() -> str:
+            if down.is_set():
+                raise sa.exc.OperationalError("SELECT", {}, ConnectionRefusedError())
+            return read_current_revision(database)
+
+        def eventually(stale: bool, **headers: str) -> httpx2.Response:
+            deadline = time.monotonic() + 5
+            while True:
+                response = cached.get(url, headers=headers)
+                if (STALE in response.headers) == stale:
+                    return response
+                assert time.monotonic() < deadline, f"never {'stale' if stale else 'fresh'}"
+                time.sleep(0.02)
+
+        url = "/v1/exercises?phase=acute"
+        app = ResponseCache(
+            create_app(), read_revision=revision, revalidate_seconds=0, max_entries=10
+        )
+        with TestClient(app) as cached:
+            fresh = cached.get(url)
+            assert fresh.status_code == 200
+            assert STALE not in fresh.headers
+            down.set()
+            stale = eventually(stale=True)
+            assert stale.headers[STALE] == "true"
+            assert comparable(stale) == (
+                200,
+                {**comparable(fresh)[1], STALE: "true"},
+                fresh.content,
+            )
+            not_modified = eventually(stale=True, **{"If-None-Match": fresh.headers["etag"]})
+            assert not_modified.status_code == 304
+            assert not_modified.headers[STALE] == "true"
+            down.clear()
+            assert comparable(eventually(stale=False)) == comparable(fresh)
 
     def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
         cached = client(response_cache_revalidate_seconds=0)

@@ -143,7 +143,7 @@ class TestExport:
         elif encoding == "zstd":
             body = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
         else:
-            import brotli
+            import brotli  # type: ignore[import-untyped]
 
             body = brotli.decompress(raw)
         assert body.split(b"\n")[:-1] == identity
@@ -225,7 +225,8 @@ class TestExportCommand:
 
 class TestChanges:
     def test_walked_three_at_a_time_every_change_is_seen_once_in_order(self, client):
-        seen, cursor, pages = [], None, 0
+        seen: list[dict[str, Any]] = []
+        cursor, pages = None, 0
         total = client.get("/v1/changes").json()["total"]
         while True:
             params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
@@ -342,16 +343,18 @@ class TestSyncClient:
         added.write_bytes((exercises / "towel-hamstring-stretch.yaml").read_bytes())
         edit(added, lambda data: data.update(slug="seeded-stretch", name="Seeded stretch"))
         (exercises / "hamstring-foam-rolling.yaml").unlink()
-        report = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
-        assert (report.inserted, report.deleted) == (["seeded-stretch"], ["hamstring-foam-rolling"])
+        seeded = seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert (seeded.inserted, seeded.deleted) == (["seeded-stretch"], ["hamstring-foam-rolling"])
 
         report = copy.sync()
         assert not report.exported
         assert report.dropped == 2  # sitting-heel-dig, hamstring-foam-rolling
         assert list(copy.lines()) == [line + b"\n" for line in export_lines(client)]
         assert copy.get("exercise", "sitting-heel-dig") is None
-        assert copy.get("exercise", "lying-hamstring-stretch")["summary"] == "Reseeded summary."
-        assert copy.get("goal", "strength")["description"] == "Stronger, for longer."
+        assert (copy.get("exercise", "lying-hamstring-stretch") or {})["summary"] == (
+            "Reseeded summary."
+        )
+        assert (copy.get("goal", "strength") or {})["description"] == "Stronger, for longer."
 
         # Caught up: nothing more to read or fetch.
         assert copy.sync() == type(report)(exported=False, changes=0, fetched=0, dropped=0)
