@@ -29,6 +29,7 @@ def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
             connect_args={"check_same_thread": False, "timeout": timeout_seconds},
         )
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "checkin", _restore_memory_map)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
@@ -71,8 +72,28 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Read through a shared memory map rather than copying pages into each connection's
     # own small cache, which with a pool of connections and a large catalogue was a
     # large share of a filtered list's time.
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    cursor.execute(f"PRAGMA mmap_size={_MEMORY_MAP_BYTES}")
     cursor.close()
+
+
+_MEMORY_MAP_BYTES = 1073741824
+_MEMORY_MAP_OFF = "memory_map_off"
+
+
+def read_without_memory_map(session: Session) -> None:
+    """For a read that goes through the whole database once (an export): on SQLite,
+    read its pages through the connection's own small page cache rather than the
+    memory map, which would leave every page it read counted in the process's memory.
+    The map is back when the connection returns to the pool."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA mmap_size=0")
+        connection.info[_MEMORY_MAP_OFF] = True
+
+
+def _restore_memory_map(dbapi_connection: Any, record: Any) -> None:
+    if record.info.pop(_MEMORY_MAP_OFF, False):
+        dbapi_connection.execute(f"PRAGMA mmap_size={_MEMORY_MAP_BYTES}")
 
 
 @dataclass(frozen=True)

@@ -374,6 +374,16 @@ class CatalogueState(SQLModel, table=True):
     catalogue_id: str = Field(max_length=32)
 
 
+class ExerciseBody(SQLModel, table=True):
+    """An exercise's detail body as the API serves it (JSON), rendered by the writer
+    whenever the exercise changes (`app.detail_bodies`): what an export streams."""
+
+    __tablename__ = "exercise_body"
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    body: str = Field(sa_type=sa.Text)
+
+
 class SourceDocument(SQLModel, table=True):
     """A source's document text, which its evidence quotes verbatim: kept in the
     database so that a proposal's quotes are checked without the seed files."""

@@ -8,15 +8,13 @@ embeds (the exercises carry those links). A client's copy kept from these lines 
 from the detail endpoints is therefore the same bytes as a fresh export."""
 
 from collections.abc import Iterator
-from typing import Any
 
-import pydantic_core
 from pydantic import BaseModel
 from sqlmodel import Session, SQLModel
 
 from app.pagination import encode_cursor, feed_fingerprint
 from app.queries.export import TERM_KINDS, ExportHead, exercise_chunks, export_head, term_chunks
-from app.schemas import ConditionOut, Dosage, ExportHeader, GoalOut, PhaseOut, SourceOut
+from app.schemas import ConditionOut, ExportHeader, GoalOut, PhaseOut, SourceOut
 
 MEDIA_TYPE = "application/x-ndjson"
 
@@ -53,28 +51,8 @@ def body_chunks(session: Session, head: ExportHead, *, cursor_secret: str) -> It
     for kind in TERM_KINDS:
         for rows in term_chunks(session, kind):
             yield b"".join(_term_line(kind, row) for row in rows)
-    for exercises in exercise_chunks(session):
-        yield b"".join(_exercise_line(fields) for fields in exercises)
-
-
-def _exercise_line(fields: dict[str, Any]) -> bytes:
-    """An exercise's line from its detail fields, serialised as `ExerciseDetail` would
-    serialise them (the same serializer, the fields in the schema's order), without
-    validating again what the database holds. perf: validation was a sixth of an
-    export's time. The tests hold every line to the detail endpoint's bytes."""
-    dosage = fields["dosage"]
-    fields["dosage"] = {
-        name: _dose(dosage.get(name)) if name != "note" else dosage.get("note")
-        for name in _DOSAGE_FIELDS
-    }
-    return b'{"kind":"exercise","data":' + pydantic_core.to_json(fields) + b"}\n"
-
-
-_DOSAGE_FIELDS = tuple(Dosage.model_fields)
-
-
-def _dose(dose: dict[str, int] | None) -> dict[str, int] | None:
-    return None if dose is None else {"min": dose["min"], "max": dose["max"]}
+    for bodies in exercise_chunks(session):
+        yield b"".join(b'{"kind":"exercise","data":' + body + b"}\n" for body in bodies)
 
 
 def export_chunks(session: Session, *, cursor_secret: str) -> Iterator[bytes]:

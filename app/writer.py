@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from app.database import LOCK_WAIT, LockWait, catalogue_busy
+from app.detail_bodies import exercises_without_body, store_bodies
 from app.models import (
     TERM_MODELS,
     CatalogueChange,
@@ -172,6 +173,9 @@ class CatalogueWriter:
         # Resources (kind, slug) whose own entries this writer leaves as they are: any
         # change to them is derived (a seed keeping what the API changed).
         self.kept: set[tuple[str, str]] = set()
+        # Phases whose place in the order moved: their exercises' details list phases
+        # in that order, so they read differently (see `move_revision`).
+        self.reordered_phases: set[int] = set()
 
     def stored_exercises(self, slugs: Sequence[str] | None = None) -> dict[str, StoredExercise]:
         """Every exercise's (or those of `slugs`) id, content hash and version, by slug
@@ -196,6 +200,7 @@ class CatalogueWriter:
             self._delete_term(kind, rows.pop(slug))
         self.session.flush()
         stored = {slug: term_hash(kind, row.model_dump()) for slug, row in rows.items()}
+        orders = {slug: row.order for slug, row in rows.items()} if model is Phase else {}
         if model is Phase:
             # Phase order is unique: park current rows out of the way before reordering.
             for row in rows.values():
@@ -205,6 +210,8 @@ class CatalogueWriter:
             rows[entry.slug] = self._put_term(
                 kind, rows.get(entry.slug), entry, stored.get(entry.slug)
             )
+            if entry.slug in orders and orders[entry.slug] != rows[entry.slug].order:
+                self.reordered_phases.add(rows[entry.slug].id)
         self.session.flush()
         self.term_ids[kind] = {slug: row.id for slug, row in rows.items()}
 
@@ -212,7 +219,10 @@ class CatalogueWriter:
         """Create the term `entry`, or update the term of `kind` with its slug."""
         model: Any = TERM_MODELS[kind]
         row = self.session.exec(select(model).where(model.slug == entry.slug)).first()
+        order = row.order if model is Phase and row is not None else None
         row = self._put_term(kind, row, entry)
+        if order is not None and order != row.order:
+            self.reordered_phases.add(row.id)
         self.session.flush()
         self.ids_of(kind)[entry.slug] = row.id
 
@@ -478,7 +488,15 @@ class CatalogueWriter:
     def move_revision(self) -> str:
         """Append this writer's changes to the change log, and make the catalogue's
         version the one its content now sums to, changed at `now`: what ETags, caches
-        and the revision memo key on, so every write ends here. The new version."""
+        and the revision memo key on, so every write ends here. The new version.
+
+        Before that, the exercises whose detail now reads differently get their stored
+        body rendered again (`app.detail_bodies`): those changed, and those in a phase
+        that moved in the order (a derived change of their own)."""
+        self.session.flush()
+        if self.reordered_phases:
+            self._touch_phase_members(self.reordered_phases)
+        store_bodies(self.session, self._changed_exercise_ids())
         if self.changes:
             self.session.execute(
                 _insert(CatalogueChange),
@@ -511,6 +529,37 @@ class CatalogueWriter:
         self.session.add(state)
         self.session.flush()
         return version
+
+    def store_missing_bodies(self) -> None:
+        """Render the bodies of exercises stored before bodies were kept."""
+        store_bodies(self.session, exercises_without_body(self.session))
+
+    def _changed_exercise_ids(self) -> list[int]:
+        slugs = sorted(
+            {
+                change.slug
+                for change in self.changes
+                if change.kind == "exercise" and change.action != Action.deleted
+            }
+        )
+        ids: list[int] = []
+        for start in range(0, len(slugs), 500):
+            chunk = slugs[start : start + 500]
+            ids += self.session.execute(
+                select(Exercise.id).where(col(Exercise.slug).in_(chunk))
+            ).scalars()
+        return ids
+
+    def _touch_phase_members(self, phase_ids: set[int]) -> None:
+        changed = {change.slug for change in self.changes if change.kind == "exercise"}
+        members = self.session.execute(
+            select(Exercise.id, Exercise.slug)
+            .join(ExercisePhase, col(ExercisePhase.exercise_id) == col(Exercise.id))
+            .where(col(ExercisePhase.phase_id).in_(sorted(phase_ids)))
+        ).all()
+        touched = sorted({row.id for row in members if row.slug not in changed})
+        if touched:
+            self._touch_exercises(touched)
 
     def _record(
         self,

@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "data",
         (
             "app.database",
+            "app.detail_bodies",
             "app.queries",
             "app.writer",
             "app.seeding.reading",

@@ -15,7 +15,7 @@ import zstandard
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from app.database import snapshot_engine
+from app.database import build_engine, read_without_memory_map, snapshot_engine
 from app.main import create_app
 from app.ndjson_export import export_chunks
 from app.seeding.reading import read_catalogue
@@ -100,6 +100,34 @@ class TestExport:
         for line in lines:
             item = json.loads(line)
             assert line == detail_line(client, item["kind"], item["data"]["slug"])
+
+    def test_when_a_phase_moves_in_the_order_its_exercises_change_with_their_lines(
+        self, client, keys
+    ):
+        start = client.get("/v1/changes", params={"limit": 1000}).json()["resume_cursor"]
+        members = [item["slug"] for item in client.get("/v1/phases/acute").json()["exercises"]]
+        phase = term_data("phase", "acute") | {"order": 9}
+        approved(
+            client, keys, kind="phase", action="update", slug="acute", base_version=1, data=phase
+        )
+        changes = client.get("/v1/changes", params={"cursor": start}).json()["items"]
+        assert [(c["kind"], c["slug"]) for c in changes] == [("phase", "acute")] + [
+            ("exercise", slug) for slug in sorted(members)
+        ]
+        for line in export_lines(client)[1:]:
+            item = json.loads(line)
+            assert line == detail_line(client, item["kind"], item["data"]["slug"])
+
+    def test_exercises_kept_without_a_body_are_rendered_and_the_next_seed_keeps_theirs(
+        self, client, session, catalogue
+    ):
+        before = export_lines(client)
+        session.execute(sa.text("DELETE FROM exercise_body"))  # as after migration 0008
+        assert export_lines(client) == before
+        assert not seed_catalogue(session, catalogue).changed
+        kept = session.execute(sa.text("SELECT count(*) FROM exercise_body")).scalar_one()
+        assert kept == len(catalogue.exercises)
+        assert export_lines(client) == before
 
     def test_the_resume_cursor_continues_the_change_feed_after_the_export(self, client, keys):
         header = json.loads(export_lines(client)[0])
@@ -199,6 +227,18 @@ class TestExportSnapshot:
         assert during == before
         assert b"Committed mid-export." in after
         assert after != before
+
+
+class TestExportMemory:
+    def test_an_export_reads_sqlite_without_its_memory_map_and_gives_it_back(self, tmp_path):
+        """SQLite only: its memory map would count every page an export reads."""
+        engine = build_engine(f"sqlite:///{tmp_path / 'mapped.db'}")
+        with Session(engine) as session:
+            read_without_memory_map(session)
+            assert session.execute(sa.text("PRAGMA mmap_size")).scalar_one() == 0
+        with engine.connect() as connection:  # the same pooled connection, returned
+            assert connection.exec_driver_sql("PRAGMA mmap_size").scalar_one() == 1073741824
+        engine.dispose()
 
 
 class TestExportCommand:

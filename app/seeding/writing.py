@@ -211,6 +211,8 @@ def _write(
     state = session.get(CatalogueState, 1)
     report = SeedReport(version=version, changed=state is None or state.version != version)
     if not report.changed:
+        # A database from before exercise bodies were kept gets them now (not a change).
+        CatalogueWriter(session, now=now).store_missing_bodies()
         progress(total, total)
         return report
 
@@ -256,6 +258,8 @@ def _write(
         }
     )
     report.version = writer.move_revision()
+    # A database from before exercise bodies were kept gets them now (not a change).
+    writer.store_missing_bodies()
 
     for change in writer.changes:
         if change.kind == "exercise":
