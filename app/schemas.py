@@ -482,9 +482,7 @@ class ChangeOut(BaseModel):
 class ChangeFeed(Page[ChangeOut]):
     """One page of the change feed, oldest change first."""
 
-    total: int = Field(
-        description="How many changes there are from the cursor on, this page's included."
-    )
+    total: int = Field(description="How many changes the log holds, on all pages.")
     resume_cursor: str = Field(
         description="Always present: pass as `cursor` later to get only the changes made "
         "after this page (on the last page, poll with it)."

@@ -6,6 +6,7 @@ temporary directory; the test imports it and uses it as an app developer would.
 
 import datetime
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -23,12 +24,20 @@ def generated(live_server, tmp_path_factory):
     directory = tmp_path_factory.mktemp("generated-client")
     spec = directory / "openapi.json"
     spec.write_bytes(httpx2.get(f"{live_server}/openapi.json").content)
+    # The generator knows no newline-delimited JSON: an adopter maps the export's media
+    # type to bytes, which the client then hands over as they are.
+    config = directory / "config.json"
+    config.write_text(
+        '{"content_type_overrides": {"application/x-ndjson": "application/octet-stream"}}'
+    )
     result = subprocess.run(
         [
             str(GENERATOR),
             "generate",
             "--path",
             str(spec),
+            "--config",
+            str(config),
             "--meta",
             "none",
             "--output-path",
@@ -117,3 +126,19 @@ class TestGeneratedClient:
         assert isinstance(response.parsed, models.Problem)
         assert response.parsed.status == 404
         assert response.parsed.detail == "No exercise with slug 'no-such-exercise'."
+
+    def test_the_export_and_the_change_feed(self, api, live_server):
+        export = importlib.import_module("catalogue_client.api.sync.export_catalogue")
+        list_changes = importlib.import_module("catalogue_client.api.sync.list_changes")
+        models = importlib.import_module("catalogue_client.models")
+
+        body = export.sync(client=api).payload.read()
+        assert body == httpx2.get(f"{live_server}/v1/export").content
+        header = json.loads(body.split(b"\n", 1)[0])
+        feed = list_changes.sync(client=api, cursor=header["resume_cursor"])
+        assert isinstance(feed, models.ChangeFeed)
+        assert (feed.items, feed.next_cursor, feed.resume_cursor) == (
+            [],
+            None,
+            header["resume_cursor"],
+        )

@@ -272,7 +272,7 @@ class TestChanges:
             params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
             page = client.get("/v1/changes", params=params).json()
             assert len(page["items"]) <= 3
-            assert page["total"] == total - len(seen)
+            assert page["total"] == total
             seen += page["items"]
             pages += 1
             if page["next_cursor"] is None:
@@ -307,7 +307,8 @@ class TestChanges:
             ("moist-heat", "deleted", 2),
             ("moist-heat", "created", version_of(client, "exercise", "moist-heat")),
         ]
-        assert page["total"] == 2
+        whole = client.get("/v1/changes", params={"limit": 1000}).json()
+        assert page["total"] == whole["total"] == len(whole["items"])
 
     def test_a_tampered_cursor_is_422(self, client):
         cursor = client.get("/v1/changes", params={"limit": 1}).json()["next_cursor"]

@@ -13,6 +13,7 @@ from app.errors import DatabaseUnavailable
 from app.models import CatalogueChange, CatalogueState
 from app.queries.keyset import cut_page, parse_key
 from app.queries.plans import planned_with
+from app.queries.revision import revision_facts
 from app.vocabulary import ChangeAction, ResourceKind
 
 # Where a page of the feed starts, given the catalogue database's id (a cursor names
@@ -68,13 +69,18 @@ def catalogue_identity(session: Session) -> tuple[str, int]:
 
 
 def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_start) -> FeedPage:
-    """The changes after the position `after`, oldest first; `total` counts every
-    change from that position on, this page's included."""
+    """The changes after the position `after`, oldest first; `total` counts the whole
+    log (as every list's `total` counts all its pages), once per revision."""
     catalogue_id, _ = catalogue_identity(session)
     position = after(catalogue_id)
     start = 0 if position is None else parse_key(position, (int,))[0]
     later = col(CatalogueChange.seq) > start
-    total = session.execute(sa.select(sa.func.count()).where(later)).scalar_one()
+    total = revision_facts(session).count(
+        "changes",
+        lambda: session.execute(
+            sa.select(sa.func.count()).select_from(CatalogueChange)
+        ).scalar_one(),
+    )
     rows = session.execute(
         sa.select(*_ENTRY_COLUMNS)
         .where(later)

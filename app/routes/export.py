@@ -8,21 +8,16 @@ from app.dependencies import CatalogueExportDep
 from app.ndjson_export import MEDIA_TYPE
 from app.routes.common import READ_RESPONSES, RETRY_AFTER_HEADER, VALIDATOR_HEADERS
 
-_LINE = {
-    "type": "object",
-    "description": "One line: the header (`kind` `catalogue`), then one per resource.",
-    "properties": {
-        "kind": {
-            "type": "string",
-            "enum": ["catalogue", "source", "phase", "goal", "condition", "exercise"],
-        },
-        "data": {
-            "type": "object",
-            "description": "The resource as its detail endpoint serves it (an exercise in "
-            "full; a source, phase, goal or condition without its embedded page).",
-        },
-    },
-    "required": ["kind"],
+# The body is a sequence of JSON documents, one a line, which JSON Schema cannot type
+# as a whole: the lines are described, and generated clients get bytes.
+_LINES = {
+    "type": "string",
+    "format": "binary",
+    "description": "One JSON object a line. First `{kind: catalogue, version, updated_at, "
+    "resume_cursor}`; then `{kind, data}` with `kind` one of source, phase, goal, "
+    "condition, exercise and `data` the resource as its detail endpoint serves it (an "
+    "exercise in full, `ExerciseDetail`; a source, phase, goal or condition as "
+    "`SourceOut`, `PhaseOut`, `GoalOut`, `ConditionOut`, without its embedded page).",
 }
 
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -30,7 +25,7 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Newline-delimited JSON: the header line `{kind: catalogue, version, "
         "updated_at, resume_cursor}`, then every source, phase, goal, condition and "
         "exercise, each kind in slug order. `ETag` is the catalogue version (weak).",
-        "content": {MEDIA_TYPE: {"schema": _LINE}},
+        "content": {MEDIA_TYPE: {"schema": _LINES}},
         "headers": VALIDATOR_HEADERS,
     },
     **{status: READ_RESPONSES[status] for status in (304, 406, 414)},
@@ -59,7 +54,12 @@ router = APIRouter(prefix="/v1/export", tags=["sync"])
                 "required": False,
                 "description": "The ETag of an export the client holds: 304 while the "
                 "catalogue version is the same.",
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "string",
+                    "examples": [
+                        'W/"259a946c84055615b5239dcebf197e67a64dc027f49762100efb19bddf419c41"'
+                    ],
+                },
             }
         ]
     },
