@@ -27,7 +27,13 @@ from starlette.testclient import TestClient
 
 from app.cli import alembic_config
 from app.database import build_engine
-from app.dependencies import AppResources, get_export_session, get_session, get_write_session
+from app.dependencies import (
+    AppResources,
+    get_export_session,
+    get_primary_session,
+    get_session,
+    get_write_session,
+)
 from app.keys import create_key
 from app.main import create_app
 from app.seeding.format import ExerciseEntry
@@ -172,6 +178,7 @@ def client(session: Session) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_primary_session] = lambda: session
     app.dependency_overrides[get_export_session] = export_session
     app.dependency_overrides[get_write_session] = write_session
     with TestClient(app) as client:
@@ -253,6 +260,7 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = read_only_session
+    app.dependency_overrides[get_primary_session] = read_only_session
     app.dependency_overrides[get_export_session] = read_only_session
     with TestClient(app) as client:
         yield client
@@ -284,7 +292,7 @@ def database(
     yield engine
     engine.dispose()
     for resources in built:
-        resources.engine.dispose()
+        resources.dispose()
     get_settings.cache_clear()
 
 
