@@ -19,13 +19,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from app.cli import alembic_config
 from app.database import build_engine
 from app.dependencies import (
     AppResources,
@@ -41,14 +39,14 @@ from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.vocabulary import KeyRole
-from tests.helpers import free_port, wait_until_ready
+from tests.helpers import IN_CI, free_port, migrate, wait_until_ready
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-IN_CI = os.environ.get("CI", "").lower() == "true"
+__all__ = ["IN_CI", "migrate"]  # re-exported: tests import them from here too
 
 
 def postgres_unavailable_reason() -> str | None:
@@ -108,18 +106,6 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporaryDat
     databases = TemporaryDatabases(tmp_path_factory.mktemp("databases"))
     yield databases
     databases.drop_all()
-
-
-def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
-    """Run the real migrations on `engine`."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    config.attributes["configure_logging"] = False
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if down:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
