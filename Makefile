@@ -60,6 +60,7 @@ bench-sync: $(VENV)/.installed
 lock: $(VENV)/.installed
 	$(UV_COMPILE) -o requirements.lock
 	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+	$(BIN)/uv pip compile requirements-build.in --generate-hashes --python-version 3.11 --quiet -o requirements-build.lock
 
 clean:
 	rm -rf $(VENV) node_modules catalogue.db catalogue.db-wal catalogue.db-shm

@@ -1,7 +1,11 @@
 """`catalogue`: the operators' command line (migrate, seed, serve, verify-sources, ...)."""
 
 import json
-from collections.abc import Iterator
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,7 +46,21 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _seed(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
+# How a command reports: a message, and whether it is an error (standard error).
+Say = Callable[[str, bool], None]
+
+
+def _echo(message: str, error: bool) -> None:
+    typer.echo(message, err=error)
+
+
+def _log(message: str, error: bool) -> None:
+    """`catalogue serve` with LOG_FORMAT=json reports through the log: every line of its
+    output is then one JSON object."""
+    logging.getLogger("app.cli").log(logging.ERROR if error else logging.INFO, message)
+
+
+def _seed(*, overwrite: bool = False, allow_deletes: bool = True, say: Say = _echo) -> None:
     from app.database import LockWait
     from app.seeding.reading import read_catalogue
     from app.seeding.writing import seed_catalogue
@@ -51,10 +69,10 @@ def _seed(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
     catalogue = read_catalogue(settings.seed_dir / "catalogue", settings.seed_dir)
     wait = LockWait(
         settings.seed_lock_timeout_seconds,
-        lambda: typer.echo(
+        lambda: say(
             "waiting for another seed or approval to finish "
             f"(up to {settings.seed_lock_timeout_seconds:g} s)",
-            err=True,
+            True,
         ),
     )
     with _session() as session:
@@ -62,36 +80,38 @@ def _seed(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
             session, catalogue, overwrite=overwrite, allow_deletes=allow_deletes, lock_wait=wait
         )
     for resource in report.kept:
-        typer.echo(
-            f"kept {resource} as changed through the API (seed with --overwrite to replace it)"
+        say(
+            f"kept {resource} as changed through the API (seed with --overwrite to replace it)",
+            False,
         )
     for slug in report.deleted:
-        typer.echo(f"deleted exercise '{slug}' (its file is gone)")
+        say(f"deleted exercise '{slug}' (its file is gone)", False)
     if report.changed:
-        typer.echo(
+        say(
             f"seeded catalogue {report.version[:12]}: {len(report.inserted)} inserted, "
-            f"{len(report.updated)} updated, {len(report.deleted)} deleted"
+            f"{len(report.updated)} updated, {len(report.deleted)} deleted",
+            False,
         )
     else:
-        typer.echo(f"catalogue {report.version[:12]} already up to date")
+        say(f"catalogue {report.version[:12]} already up to date", False)
 
 
-def _seed_or_exit(*, overwrite: bool = False, allow_deletes: bool = True) -> None:
+def _seed_or_exit(*, overwrite: bool = False, allow_deletes: bool = True, say: Say = _echo) -> None:
     """Seed; on a problem, print it (never a traceback) and exit 1."""
     from app.seeding.writing import DeletionRefused
 
     try:
-        _seed(overwrite=overwrite, allow_deletes=allow_deletes)
+        _seed(overwrite=overwrite, allow_deletes=allow_deletes, say=say)
     except DeletionRefused as error:
-        typer.echo(error.detail, err=True)
-        typer.echo(
+        say(error.detail, True)
+        say(
             "(nothing was written: restore the files, retire the slugs in retired.yaml, or "
             "serve with --allow-deletes or SEED_ALLOW_DELETES=true to delete them)",
-            err=True,
+            True,
         )
         raise typer.Exit(1) from None
     except (SeedError, CatalogueError) as error:
-        typer.echo(error.detail, err=True)
+        say(error.detail, True)
         raise typer.Exit(1) from None
 
 
@@ -99,6 +119,13 @@ def _seed_or_exit(*, overwrite: bool = False, allow_deletes: bool = True) -> Non
 def migrate(revision: str = "head") -> None:
     """Apply database migrations (up to `head` by default)."""
     command.upgrade(alembic_config(), revision)
+
+
+def _migrate_quietly() -> None:
+    """Migrate with the logging `catalogue serve` set up (not alembic.ini's)."""
+    config = alembic_config()
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
 
 
 @cli.command()
@@ -134,25 +161,84 @@ def serve(
 ) -> None:
     """Migrate, seed, then serve the API. Request heads, idle connections, the
     connections per worker and the trusted proxies are bounded by the settings
-    (`app/server.py`)."""
-    import uvicorn
+    (`app/server.py`). With metrics on, the workers share a directory of samples
+    (`PROMETHEUS_MULTIPROC_DIR`, made here unless given, and emptied first)."""
+    import logging.config
 
-    from app.server import uvicorn_options
+    # The workers build their apps from the environment: tell them the option's value.
+    os.environ["ACCESS_LOG"] = "true" if access_log else "false"
+    get_settings.cache_clear()
+    settings = get_settings()
+    from app.logs import logging_config
 
-    if setup:
-        migrate()
-        # A file lost in a deployment must not delete its exercise at boot.
-        _seed_or_exit(allow_deletes=allow_deletes)
-    uvicorn.run(
-        "app.main:create_asgi_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        server_header=False,
-        access_log=access_log,
-        **uvicorn_options(get_settings()),
-    )
+    logging.config.dictConfig(logging_config(settings))
+    say: Say = _log if settings.log_format == "json" else _echo
+    # Before anything imports prometheus-client (the seed below counts itself), which
+    # chooses its multiprocess mode on import.
+    made = _prepare_metrics_dir() if settings.metrics_enabled else None
+    try:
+        from app.server import run_server, uvicorn_options
+
+        if setup:
+            _migrate_quietly()
+            # A file lost in a deployment must not delete its exercise at boot.
+            _seed_or_exit(allow_deletes=allow_deletes, say=say)
+        run_server(
+            "app.main:create_asgi_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            server_header=False,
+            # Each request is logged by app.observability, without its query string.
+            access_log=False,
+            log_config=logging_config(settings),
+            **uvicorn_options(settings),
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _prepare_metrics_dir() -> Path | None:
+    """Before any worker starts: make a directory for the workers' metric samples and
+    set `PROMETHEUS_MULTIPROC_DIR` to it, or, when it is set already, empty it (samples
+    left by an earlier run would be added to this one's). Returns the directory made
+    here, for `serve` to remove when it stops; None for one given."""
+    given = os.environ.get(_MULTIPROC_ENV)
+    if not given:
+        made = Path(tempfile.mkdtemp(prefix="catalogue-metrics-"))
+        os.environ[_MULTIPROC_ENV] = str(made)
+        return made
+    directory = Path(given)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return None
+
+
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@cli.command()
+def healthcheck(
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 2.0,
+) -> None:
+    """Exit 0 if the server on this machine's PORT answers /healthz with 200, else 1:
+    the container image's HEALTHCHECK, which cannot expand variables in exec form."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as error:
+        typer.echo(f"{url}: {error}", err=True)
+        raise typer.Exit(1) from None
+    if not healthy:
+        raise typer.Exit(1)
 
 
 class ExportFormat(StrEnum):

@@ -1,19 +1,25 @@
-"""Engines, and the ends of the two kinds of transaction a request can hold: a read of
-one snapshot, and a write that commits only if nothing failed."""
+"""Engines, where public reads go (the primary, or its streaming replicas in turn), and
+the ends of the two kinds of transaction a request can hold: a read of one snapshot,
+and a write that commits only if nothing failed."""
 
+import itertools
 import json
 import logging
+import math
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from app import metrics
 from app.errors import CatalogueBusy
 from app.settings import Settings
 
@@ -53,6 +59,133 @@ def build_engine(url: str, *, timeout_seconds: float = 5.0) -> Engine:
 
 def engine_for(settings: Settings) -> Engine:
     return build_engine(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
+
+
+PRIMARY = "primary"
+
+
+def instrument_pool(engine: Engine, database: str) -> None:
+    """Keep the pool-use gauges of `app.metrics` for `engine`'s pool, named `database`."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    if callable(size):
+        limit = size() + max(0, getattr(pool, "_max_overflow", 0))
+        metrics.CONNECTIONS_LIMIT.labels(database).set(limit)
+    in_use = metrics.CONNECTIONS_IN_USE.labels(database)
+    opened = metrics.CONNECTIONS_OPEN.labels(database)
+    event.listen(engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine, "checkin", lambda *_: in_use.dec())
+    event.listen(engine, "connect", lambda *_: opened.inc())
+    event.listen(engine, "close", lambda *_: opened.dec())
+
+
+# A session's `info` key: where its reads may go instead when the database they were
+# sent to fails (see `ReadDatabases.fallback`).
+_FALLBACK = "catalogue_read_fallback"
+
+
+@dataclass
+class _Replica:
+    name: str
+    engine: Engine
+    down_until: float = -math.inf
+
+
+class ReadDatabases:
+    """Where public reads go: the replicas in turn (round robin), leaving out for
+    `retry_seconds` one that failed a read; the primary when there are none, or none is
+    left. A read that fails on a replica for want of it (refused, dropped, timed out
+    connecting, or cancelled by the replica's recovery) is run again elsewhere, in the
+    same request (`run_read`), so that a stopped standby costs no client an error.
+
+    Every engine here reads one snapshot per transaction (`snapshot_engine`)."""
+
+    def __init__(
+        self, primary: Engine, replicas: Sequence[tuple[str, Engine]], *, retry_seconds: float
+    ):
+        self.primary = primary
+        self.replicas = [_Replica(name, engine) for name, engine in replicas]
+        self.retry_seconds = retry_seconds
+        self._turn = itertools.count()
+        self._names = {id(replica.engine): replica.name for replica in self.replicas}
+
+    def pick(self) -> Engine:
+        if self.replicas:
+            now = time.monotonic()
+            start = next(self._turn)
+            for offset in range(len(self.replicas)):
+                replica = self.replicas[(start + offset) % len(self.replicas)]
+                if replica.down_until <= now:
+                    return replica.engine
+        return self.primary
+
+    def name_of(self, engine: Any) -> str:
+        return self._names.get(id(engine), PRIMARY)
+
+    def session(self, *, primary: bool = False) -> Session:
+        """A read session on the next database (on the primary if `primary`)."""
+        engine = self.primary if primary else self.pick()
+        metrics.READS.labels(self.name_of(engine)).inc()
+        # Reads only: what a query returned stays readable after its transaction commits.
+        return Session(engine, expire_on_commit=False, info={_FALLBACK: self.fallback})
+
+    def fallback(self, failed: Any, error: Exception) -> Engine | None:
+        """Where a read goes after failing on `failed` with `error`: another replica, or
+        the primary; None when it failed on the primary, or for a reason the primary
+        would share (a statement timeout)."""
+        name = self.name_of(failed)
+        if name == PRIMARY or not _replica_failure(error):
+            return None
+        metrics.READ_FALLBACKS.labels(name).inc()
+        if _replica_conflict(error):
+            return self.primary  # the replica is up, but this query lost to its replay
+        for replica in self.replicas:
+            if replica.engine is failed:
+                replica.down_until = time.monotonic() + self.retry_seconds
+                logging.getLogger("app").warning(
+                    "database %s failed a read (%s); reads go elsewhere for %g s",
+                    name,
+                    type(error).__name__,
+                    self.retry_seconds,
+                )
+        engine = self.pick()
+        metrics.READS.labels(self.name_of(engine)).inc()
+        return engine
+
+    def dispose(self) -> None:
+        for replica in self.replicas:
+            replica.engine.dispose()
+
+
+def _replica_failure(error: Exception) -> bool:
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection free in time
+        return True
+    cause = getattr(error, "orig", None)
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return False  # a statement timeout: as slow on the primary
+    return isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError) or (
+        _replica_conflict(error)
+    )
+
+
+def _replica_conflict(error: Exception) -> bool:
+    # A hot standby cancels a query whose rows its replay must remove (SQLSTATE 40001).
+    return isinstance(getattr(error, "orig", None), psycopg.errors.SerializationFailure)
+
+
+def run_read(session: Session, query: Callable[[Session], Answer]) -> Answer:
+    """`query(session)`, run again on the database `ReadDatabases.fallback` names (the
+    session rebound to it) when it fails for want of its replica."""
+    while True:
+        try:
+            return query(session)
+        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as error:
+            fallback = session.info.get(_FALLBACK)
+            engine = fallback(session.bind, error) if fallback is not None else None
+            if engine is None:
+                raise
+            session.close()
+            session.bind = engine
 
 
 def _json_dumps(value: Any) -> str:
@@ -213,9 +346,9 @@ async def read_in_thread(
     and a share of the GIL apiece). An error leaves the transaction to the session's
     dependency to end."""
 
-    def run() -> Answer:
+    def run(session: Session) -> Answer:
         answer = query(session, **arguments)
         session.commit()  # a read commits: see `app.dependencies.get_session`
         return answer
 
-    return await anyio.to_thread.run_sync(run)
+    return await anyio.to_thread.run_sync(run_read, session, run)

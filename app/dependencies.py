@@ -17,9 +17,14 @@ from sqlmodel import Session
 
 from app.conditional import check_validators, export_validators
 from app.database import (
+    PRIMARY,
+    ReadDatabases,
+    build_engine,
     end_transaction,
     engine_for,
+    instrument_pool,
     read_in_thread,
+    run_read,
     snapshot_engine,
     write_engine,
 )
@@ -50,11 +55,13 @@ class ExportSlots:
 
 @dataclass(frozen=True)
 class AppResources:
-    """An app's settings, its engines, and the facts it remembers per revision."""
+    """An app's settings, its engines (the primary's, and where public reads go), and
+    the facts it remembers per revision."""
 
     settings: Settings
     engine: Engine
     read_engine: Engine
+    reads: ReadDatabases
     revision_memo: RevisionMemo
     verified_keys: VerifiedKeys
     export_slots: ExportSlots
@@ -62,14 +69,29 @@ class AppResources:
     @classmethod
     def from_settings(cls, settings: Settings) -> "AppResources":
         engine = engine_for(settings)
+        instrument_pool(engine, PRIMARY)
+        replicas = []
+        for number, url in enumerate(settings.replica_urls(), start=1):
+            replica = build_engine(url, timeout_seconds=settings.database_timeout_seconds)
+            instrument_pool(replica, f"replica-{number}")
+            replicas.append((f"replica-{number}", snapshot_engine(replica)))
+        read_engine = snapshot_engine(engine)
+        reads = ReadDatabases(
+            read_engine, replicas, retry_seconds=settings.database_replica_retry_seconds
+        )
         return cls(
             settings,
             engine,
-            snapshot_engine(engine),
+            read_engine,
+            reads,
             RevisionMemo(),
             VerifiedKeys(),
             ExportSlots(settings.export_max_concurrent),
         )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.reads.dispose()
 
 
 def app_resources(request: Request) -> AppResources:
@@ -80,9 +102,15 @@ def app_resources(request: Request) -> AppResources:
 ResourcesDep = Annotated[AppResources, Depends(app_resources)]
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+def _read_session(request: Request, resources: AppResources) -> Session:
+    # A request with credentials reads what it (or its key) may just have written.
+    return resources.reads.session(primary="authorization" in request.headers)
+
+
+async def get_session(request: Request, resources: ResourcesDep) -> AsyncIterator[Session]:
     """One read session per request, reading one snapshot, so a response never mixes
-    two catalogue versions during a write.
+    two catalogue versions during a write: on a replica (`DATABASE_REPLICA_URLS`),
+    unless the request carries `Authorization`.
 
     A coroutine, so that FastAPI does not hand it to a worker thread: making a session
     does no I/O (the first query, in a worker thread, connects).
@@ -92,8 +120,20 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[Session]:
     and plan each repeated query once per connection instead of once per request. So
     only a failure (the database's, or ours) rolls back; an answer to the client (304,
     404, 422...) commits."""
-    # Reads only: what a query returned stays readable after its transaction commits.
-    session = Session(resources.read_engine, expire_on_commit=False)
+    session = _read_session(request, resources)
+    try:
+        yield session
+    except BaseException as error:
+        await end_transaction(session, commit=_is_an_answer(error))
+        raise
+    else:
+        await end_transaction(session, commit=True)
+
+
+async def get_primary_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """A read session on the primary, whatever the replicas: for readiness, which
+    judges the database migrations and writes run on."""
+    session = resources.reads.session(primary=True)
     try:
         yield session
     except BaseException as error:
@@ -128,6 +168,7 @@ async def get_write_session(resources: ResourcesDep) -> AsyncIterator[Session]:
 # then, and a client slow to read it must not hold a database connection; a write is
 # committed before its answer goes out.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+PrimarySessionDep = Annotated[Session, Depends(get_primary_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
@@ -170,10 +211,10 @@ async def export_slot(resources: ResourcesDep) -> AsyncIterator[None]:
         slots.taken -= 1
 
 
-async def get_export_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+async def get_export_session(request: Request, resources: ResourcesDep) -> AsyncIterator[Session]:
     """The session an export reads its one snapshot with, open until the export's last
     byte is sent (`scope="request"`), not only until the route returns."""
-    session = Session(resources.read_engine, expire_on_commit=False)
+    session = _read_session(request, resources)
     try:
         yield session
     except BaseException:
@@ -194,7 +235,8 @@ class CatalogueExport:
     cursor_secret: str
 
     async def start(self) -> tuple[ExportHead, dict[str, str]]:
-        head = await anyio.to_thread.run_sync(export_head, self.session)
+        # The head fixes the snapshot: a replica that fails here is left for another.
+        head = await anyio.to_thread.run_sync(run_read, self.session, export_head)
         headers = export_validators(self.request, version=head.version, updated_at=head.updated_at)
         return head, headers
 

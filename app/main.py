@@ -17,7 +17,9 @@ from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
 from app.fhir.outcomes import uri_too_long
+from app.logs import configure_logging
 from app.ndjson_export import MEDIA_TYPE
+from app.observability import RequestObserver, RouteRecorder
 from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
@@ -92,9 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        resources.engine.dispose()
+        resources.dispose()
 
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     if settings.cursor_secret == PUBLIC_CURSOR_SECRET:
         logging.getLogger("app").warning(
             "CURSOR_SECRET is the public default: set your own so that only this API "
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.resources = resources
+    # Innermost: the route template a request matched, for its metrics and log line.
+    app.add_middleware(RouteRecorder, routes=app.router.routes)
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestBodyMiddleware)
@@ -176,8 +180,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
-    """What `catalogue serve` runs: the app behind its response cache (when enabled).
-    The cache sits outside everything, so a repeated read costs no middleware at all."""
+    """What `catalogue serve` runs: the app behind its response cache (when enabled),
+    inside the request observer (metrics, the access log, `/metrics`). The cache sits
+    outside the app's middleware, so a repeated read costs none of it."""
     settings = settings or get_settings()
     app = create_app(settings)
     resources: AppResources = app.state.resources
@@ -186,14 +191,16 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     # garbage collector's full passes, whose pauses would otherwise set the p99.
     gc.collect()
     gc.freeze()
-    if not settings.response_cache_enabled:
-        return app
-    return ResponseCache(
-        app,
-        read_revision=lambda: read_current_revision(resources.engine),
-        revalidate_seconds=settings.response_cache_revalidate_seconds,
-        max_entries=settings.response_cache_max_entries,
-    )
+    served: ASGIApp = app
+    if settings.response_cache_enabled:
+        served = ResponseCache(
+            app,
+            # Where the app's reads come from: a new revision counts once it is there.
+            read_revision=lambda: read_current_revision(resources.reads),
+            revalidate_seconds=settings.response_cache_revalidate_seconds,
+            max_entries=settings.response_cache_max_entries,
+        )
+    return RequestObserver(served, settings=settings)
 
 
 def _document_problems_as_problem_json(app: FastAPI) -> None:

@@ -20,19 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
-from sqlalchemy import Engine
-from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.conditional import etag_matches, rendered_from
+from app.database import ReadDatabases, run_read
+from app.observability import record_route, route_of
 from app.queries.revision import get_revision
 from app.security import CATALOGUE_PATHS, EXPORT_PATH, is_acceptable_request_id, new_request_id
 
 
-def read_current_revision(engine: Engine) -> str:
-    """The revision in the database now (for `ResponseCache`, outside any request)."""
-    with Session(engine) as session:
-        return get_revision(session).tag
+def read_current_revision(reads: ReadDatabases) -> str:
+    """The revision in the database now (for `ResponseCache`, outside any request): in
+    the database the app's reads come from, the next replica or the primary."""
+    with reads.session() as session:
+        return run_read(session, lambda session: get_revision(session).tag)
 
 
 # Headers a 304 repeats from the full response (RFC 9110 15.4.5).
@@ -69,6 +71,8 @@ class _Entry:
     not_modified_headers: tuple[tuple[bytes, bytes], ...]
     etag: str
     body: bytes
+    # The template of the route that rendered it (`app.observability`), for its hits.
+    route: str | None
 
 
 @dataclass(slots=True)
@@ -152,6 +156,7 @@ class ResponseCache:
         if entry is None or entry.revision != self.revision:
             rendering = self.rendering.get(key)
             if rendering is None:
+                metrics.CACHE_REQUESTS.labels("miss").inc()
                 await self._render_and_keep(key, scope, receive, send)
                 return
             # Another request is rendering this answer: take a copy of it rather than
@@ -161,11 +166,16 @@ class ResponseCache:
             await rendering.finished.wait()
             if rendering.entry is None:
                 # Nothing to share (an error, a 304, an answer too large): render this one.
+                metrics.CACHE_REQUESTS.labels("miss").inc()
                 await self.app(scope, receive, send)
                 return
             # Shared even when not kept (rendered from a revision this cache has not
             # learned yet, or has just left): it is as fresh as a render of our own.
             entry = rendering.entry
+            metrics.CACHE_REQUESTS.labels("shared").inc()
+        else:
+            metrics.CACHE_REQUESTS.labels("hit").inc()
+        record_route(scope, entry.route)
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
         marks = [(_REQUEST_ID, request_id)]
@@ -216,6 +226,7 @@ class ResponseCache:
             if revision != self.revision:
                 self.entries = {}
                 self.revision = revision
+                metrics.CACHE_ENTRIES.set(0)
         finally:
             self.reading = None
             reading.set()
@@ -261,7 +272,9 @@ class ResponseCache:
                     # for this client to read them. (The app's answers are one body
                     # message each; a streamed one would make them wait for the
                     # client to take the earlier messages.)
-                    rendering.entry = _entry(rendered_from(scope), start, b"".join(chunks))
+                    rendering.entry = _entry(
+                        rendered_from(scope), start, b"".join(chunks), route_of(scope)
+                    )
                     self._store(key, rendering.entry)
                     finish()
             await send(message)
@@ -279,9 +292,12 @@ class ResponseCache:
         if len(self.entries) >= self.max_entries:
             del self.entries[next(iter(self.entries))]  # the oldest
         self.entries[key] = entry
+        metrics.CACHE_ENTRIES.set(len(self.entries))
 
 
-def _entry(revision: str | None, start: Message | None, body: bytes) -> _Entry | None:
+def _entry(
+    revision: str | None, start: Message | None, body: bytes, route: str | None
+) -> _Entry | None:
     """A finished answer as it may be served again: a 200 rendered from a known
     `revision`, with an ETag, not too large; `None` for anything else."""
     if start is None or start["status"] != 200 or revision is None:
@@ -298,4 +314,5 @@ def _entry(revision: str | None, start: Message | None, body: bytes) -> _Entry |
         ),
         etag=etag.decode("latin-1"),
         body=body,
+        route=route,
     )

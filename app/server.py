@@ -20,17 +20,24 @@ what is missing, per connection and without a task of its own:
 It subclasses uvicorn's protocol (pinned in `requirements.lock`), relying on its
 parser callbacks and per-connection attributes; `tests/test_server_limits.py` runs a
 real server against each bound.
+
+`run_server` is `uvicorn.run` with a supervisor that tells the metrics of each worker
+it replaces or stops (`MetricsSupervisor`).
 """
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
+import uvicorn
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
+from uvicorn.supervisors import Multiprocess
 
+from app import metrics
 from app.problems import PROBLEM_BASE, PROBLEM_JSON
 from app.settings import Settings, get_settings
 
@@ -53,6 +60,48 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted or None,
     }
+
+
+class MetricsSupervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes, marking each worker it finds dead (and
+    replaces), restarts or stops dead for prometheus-client, whose live gauges (requests
+    in progress, cache entries, connections) would otherwise go on counting it."""
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    def _mark_gone(self, before: set[int]) -> None:
+        for pid in before - self._pids():
+            metrics.mark_process_dead(pid)
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._mark_gone(before)
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._mark_gone(before)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            for pid in self._pids():
+                metrics.mark_process_dead(pid)
+
+
+def run_server(app: str, *, workers: int, **options: Any) -> None:
+    """`uvicorn.run(app, workers=workers, **options)`, with `MetricsSupervisor` over
+    several workers."""
+    if workers <= 1:
+        uvicorn.run(app, workers=workers, **options)
+        return
+    config = Config(app, workers=workers, **options)
+    socket = config.bind_socket()
+    with contextlib.suppress(KeyboardInterrupt):
+        MetricsSupervisor(config, sockets=[socket]).run()
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> bytes:

@@ -1,9 +1,11 @@
 """Runtime settings, read from the environment (and an optional `.env` file)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +108,60 @@ class Settings(BaseSettings):
         "`X-Forwarded-Proto` and `X-Forwarded-For` are believed; empty (the default): "
         "none, and the headers are ignored from everyone.",
     )
-    log_level: str = "INFO"
+    database_replica_urls: str = Field(
+        default="",
+        description="Comma-separated SQLAlchemy URLs of PostgreSQL streaming replicas of "
+        "`DATABASE_URL`. Public reads go to them in turn; writes, readiness, and every "
+        "request with `Authorization` go to the primary, and so do reads while no "
+        "replica answers. Empty (the default): everything goes to the primary.",
+    )
+    database_replica_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a replica that failed a read (refused, dropped or timed "
+        "out a connection) is left out before reads are sent to it again.",
+    )
+    log_level: str = Field(default="INFO", description="The least severe level logged.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`, or `json`: one JSON object per line (time, level, logger, "
+        "message, and for each request its id, method, route, path, status, duration "
+        "and client). Query strings are never logged.",
+    )
+    access_log: bool = Field(
+        default=True, description="Log every request, one line each (off for benchmarks)."
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at `/metrics` (outside the API, its CORS "
+        "and its documents).",
+    )
+    metrics_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks that may read `/metrics` "
+        "(`*`: anyone); others get 403. The client address is the one uvicorn sees, "
+        "after `FORWARDED_ALLOW_IPS` is applied.",
+    )
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        allowed_networks(value)  # raises on an address that is not one
+        return value
+
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allowed_networks(value: str) -> list[Network] | None:
+    """The networks of a comma-separated allow list; None for `*` (every address)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if "*" in items:
+        return None
+    return [ipaddress.ip_network(item, strict=False) for item in items]
 
 
 @lru_cache

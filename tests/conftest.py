@@ -19,15 +19,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from app.cli import alembic_config
 from app.database import build_engine
-from app.dependencies import AppResources, get_export_session, get_session, get_write_session
+from app.dependencies import (
+    AppResources,
+    get_export_session,
+    get_primary_session,
+    get_session,
+    get_write_session,
+)
 from app.keys import create_key
 from app.main import create_app
 from app.seeding.format import ExerciseEntry
@@ -35,14 +39,14 @@ from app.seeding.reading import Catalogue, read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from app.vocabulary import KeyRole
-from tests.helpers import free_port, wait_until_ready
+from tests.helpers import IN_CI, free_port, migrate, wait_until_ready
 
 FIXTURE_CATALOGUE = PROJECT_ROOT / "tests" / "fixtures" / "catalogue"
 DOCUMENTS = PROJECT_ROOT / "seed"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-IN_CI = os.environ.get("CI", "").lower() == "true"
+__all__ = ["IN_CI", "migrate"]  # re-exported: tests import them from here too
 
 
 def postgres_unavailable_reason() -> str | None:
@@ -104,18 +108,6 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporaryDat
     databases.drop_all()
 
 
-def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
-    """Run the real migrations on `engine`."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    config.attributes["configure_logging"] = False
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if down:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -172,6 +164,7 @@ def client(session: Session) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_primary_session] = lambda: session
     app.dependency_overrides[get_export_session] = export_session
     app.dependency_overrides[get_write_session] = write_session
     with TestClient(app) as client:
@@ -253,6 +246,7 @@ def full_client(full_engine: Engine) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = read_only_session
+    app.dependency_overrides[get_primary_session] = read_only_session
     app.dependency_overrides[get_export_session] = read_only_session
     with TestClient(app) as client:
         yield client
@@ -284,7 +278,7 @@ def database(
     yield engine
     engine.dispose()
     for resources in built:
-        resources.engine.dispose()
+        resources.dispose()
     get_settings.cache_clear()
 
 

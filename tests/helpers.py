@@ -1,27 +1,46 @@
 """Helpers the tests share (fixtures live in `conftest.py`)."""
 
+import os
+import pwd
+import re
+import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx2
+import psycopg
+import pytest
 import sqlalchemy as sa
 import yaml
+from alembic import command
+from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
+from app.cli import alembic_config
+from app.database import build_engine
 from app.models import Exercise, ExerciseGoal, ExercisePhase
 from app.problems import PROBLEM_JSON
+from app.seeding.reading import Catalogue
+from app.seeding.writing import seed_catalogue
 from app.settings import PROJECT_ROOT
 from bench.run import free_port
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
 __all__ = [
+    "IN_CI",
     "UPDATE_REASON",
+    "ThrowawayCluster",
     "approve",
     "assert_problem",
     "copied_term_ids",
+    "create_catalogue_database",
     "edit",
     "exercise_data",
     "free_port",
@@ -29,9 +48,12 @@ __all__ = [
     "pointers",
     "propose",
     "propose_summary",
+    "server_bindir",
     "slugs",
     "snapshot",
     "term_data",
+    "throwaway_cluster",
+    "unavailable",
     "wait_until_ready",
     "walk",
 ]
@@ -169,3 +191,191 @@ def approve(client: Client, headers: dict[str, str], proposal_id: int, **body: A
 
 def pointers(body: dict[str, Any]) -> list[str]:
     return [error["pointer"] for error in body["errors"]]
+
+
+# Throwaway PostgreSQL clusters (the database-fault and read-replica tests).
+
+DATABASE = "catalogue"
+
+
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Run the real migrations on `engine`."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    config.attributes["configure_logging"] = False
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if down:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+
+def unavailable(reason: str) -> NoReturn:
+    if IN_CI:
+        pytest.fail(f"CI=true requires the throwaway-cluster tests. {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def server_bindir() -> Path | None:
+    """The directory holding `initdb`, `pg_ctl` and `postgres` of an installed server."""
+    candidates = []
+    if pg_config := shutil.which("pg_config"):
+        try:
+            found = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+            candidates.append(Path(found))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    # pg_config may belong to a client-only install; Debian keeps each server version's
+    # binaries apart. Newest first.
+    versioned = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(versioned, key=lambda path: _version(path.parent.name), reverse=True)
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).resolve().parent)
+    for directory in candidates:
+        if all((directory / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return directory
+    return None
+
+
+def _version(name: str) -> list[int]:
+    return [int(number) for number in re.findall(r"\d+", name)]
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster in a directory of its own that tests may stop and start."""
+
+    def __init__(
+        self,
+        bindir: Path,
+        directory: Path,
+        port: int,
+        run_as: list[str],
+        owner: tuple[int, int] | None = None,
+    ):
+        self.bindir = bindir
+        self.directory = directory
+        self.data = directory / "data"
+        self.log = directory / "server.log"
+        self.port = port
+        self.run_as = run_as
+        # The `postgres` account's (uid, gid) when the tests run as root.
+        self.owner = owner
+        self.running = False
+        self.standbys: list[ThrowawayCluster] = []
+
+    def url(self, database: str = DATABASE) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, program: str, *arguments: str) -> None:
+        result = subprocess.run(
+            [*self.run_as, str(self.bindir / program), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{program} {' '.join(arguments)} failed:\n{result.stderr}\n{log}")
+
+    def initialise(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        )  # fmt: skip
+        # TCP on loopback only, and the Unix socket in our own directory, so that nothing
+        # clashes with the machine's cluster on 5432. No fsync: the data is thrown away.
+        settings = (
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {self.port}\n"
+            f"unix_socket_directories = '{self.directory}'\n"
+            "fsync = off\n"
+        )
+        with (self.data / "postgresql.conf").open("a") as config:
+            config.write(settings)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start")
+        self.running = True
+
+    def stop(self, mode: str) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+        self.running = False
+
+    def standby(self) -> "ThrowawayCluster":
+        """A hot standby of this (running) cluster, started: a base backup taken with
+        `pg_basebackup -R`, which makes it stream the primary's WAL from then on."""
+        port = free_port()
+        directory = self.directory / f"standby-{port}"
+        directory.mkdir()
+        if self.owner is not None:
+            os.chown(directory, *self.owner)
+        standby = ThrowawayCluster(self.bindir, directory, port, self.run_as, self.owner)
+        self._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast", "--no-sync",
+        )  # fmt: skip
+        # The primary's settings came with the backup; later lines win.
+        with (standby.data / "postgresql.conf").open("a") as config:
+            config.write(f"port = {port}\nunix_socket_directories = '{directory}'\n")
+        standby.start()
+        self.standbys.append(standby)
+        return standby
+
+    def execute(self, statement: str, database: str = "postgres") -> Any:
+        """Run one statement outside any transaction; return the first column of its first row."""
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as connection:
+            cursor = connection.execute(statement)
+            row = cursor.fetchone() if cursor.description else None
+            return row[0] if row else None
+
+
+@contextmanager
+def throwaway_cluster(prefix: str) -> Iterator[ThrowawayCluster]:
+    """A running throwaway cluster (`initdb`/`pg_ctl` of the installed server, in a
+    temporary directory, on a free port, as the `postgres` user when run as root, since
+    the server refuses to run as root), stopped and removed afterwards with any
+    standbys made of it. Skipped, saying why, where no server binaries exist; required
+    under CI=true."""
+    bindir = server_bindir()
+    if bindir is None:
+        unavailable("No PostgreSQL server binaries (initdb, pg_ctl) found on this machine")
+    # Not pytest's tmp_path: it lies under a directory only root may enter.
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    run_as: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        account = next((user for user in pwd.getpwall() if user.pw_name == "postgres"), None)
+        if runuser is None or account is None:
+            directory.rmdir()
+            unavailable("Running as root, but there is no `postgres` user or no `runuser`")
+        owner = (account.pw_uid, account.pw_gid)
+        os.chown(directory, *owner)
+        run_as = [runuser, "-u", "postgres", "--"]
+    cluster = ThrowawayCluster(bindir, directory, free_port(), run_as, owner)
+    try:
+        cluster.initialise()
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            for server in [*cluster.standbys, cluster]:
+                if (server.data / "postmaster.pid").exists():
+                    server.stop("immediate")
+        finally:
+            shutil.rmtree(directory)
+
+
+def create_catalogue_database(cluster: ThrowawayCluster, catalogue: Catalogue) -> None:
+    """The catalogue database in `cluster`, migrated and seeded with `catalogue`."""
+    cluster.execute(f'CREATE DATABASE "{DATABASE}"')
+    engine = build_engine(cluster.url())
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            seed_catalogue(session, catalogue)
+    finally:
+        engine.dispose()

@@ -14,12 +14,8 @@ Skipped, saying why, where no PostgreSQL server binaries exist; required under C
 """
 
 import os
-import pwd
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,19 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx2
-import psycopg
 import pytest
-from sqlmodel import Session
 
-from app.database import build_engine
 from app.problems import PROBLEM_BASE, PROBLEM_JSON
 from app.seeding.reading import Catalogue
-from app.seeding.writing import seed_catalogue
-from tests.conftest import IN_CI, migrate
-from tests.helpers import free_port, wait_until_ready
+from tests.helpers import (
+    ThrowawayCluster,
+    create_catalogue_database,
+    free_port,
+    throwaway_cluster,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.postgresql
 
@@ -67,135 +64,12 @@ API_PATHS = [
 LEAKS = ("traceback", "psycopg", "sqlalchemy", "operationalerror", "postgres", "127.0.0.1")
 
 
-def unavailable(reason: str) -> NoReturn:
-    if IN_CI:
-        pytest.fail(f"CI=true requires the database fault tests. {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def server_bindir() -> Path | None:
-    """The directory holding `initdb`, `pg_ctl` and `postgres` of an installed server."""
-    candidates = []
-    if pg_config := shutil.which("pg_config"):
-        try:
-            found = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
-            ).stdout.strip()
-            candidates.append(Path(found))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    # pg_config may belong to a client-only install; Debian keeps each server version's
-    # binaries apart. Newest first.
-    versioned = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates += sorted(versioned, key=lambda path: _version(path.parent.name), reverse=True)
-    if initdb := shutil.which("initdb"):
-        candidates.append(Path(initdb).resolve().parent)
-    for directory in candidates:
-        if all((directory / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
-            return directory
-    return None
-
-
-def _version(name: str) -> list[int]:
-    return [int(number) for number in re.findall(r"\d+", name)]
-
-
-class ThrowawayCluster:
-    """A PostgreSQL cluster in a directory of its own that tests may stop and start."""
-
-    def __init__(self, bindir: Path, directory: Path, port: int, run_as: list[str]):
-        self.bindir = bindir
-        self.directory = directory
-        self.data = directory / "data"
-        self.log = directory / "server.log"
-        self.port = port
-        self.run_as = run_as
-        self.running = False
-
-    def url(self, database: str = DATABASE) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def _run(self, program: str, *arguments: str) -> None:
-        result = subprocess.run(
-            [*self.run_as, str(self.bindir / program), *arguments],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode != 0:
-            log = self.log.read_text() if self.log.exists() else ""
-            raise RuntimeError(f"{program} {' '.join(arguments)} failed:\n{result.stderr}\n{log}")
-
-    def initialise(self) -> None:
-        self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C", "--no-sync",
-        )  # fmt: skip
-        # TCP on loopback only, and the Unix socket in our own directory, so that nothing
-        # clashes with the machine's cluster on 5432. No fsync: the data is thrown away.
-        settings = (
-            "listen_addresses = '127.0.0.1'\n"
-            f"port = {self.port}\n"
-            f"unix_socket_directories = '{self.directory}'\n"
-            "fsync = off\n"
-        )
-        with (self.data / "postgresql.conf").open("a") as config:
-            config.write(settings)
-
-    def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start")
-        self.running = True
-
-    def stop(self, mode: str) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
-        self.running = False
-
-    def execute(self, statement: str, database: str = "postgres") -> Any:
-        """Run one statement outside any transaction; return the first column of its first row."""
-        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as connection:
-            cursor = connection.execute(statement)
-            row = cursor.fetchone() if cursor.description else None
-            return row[0] if row else None
-
-
 @pytest.fixture(scope="module")
 def cluster(catalogue: Catalogue) -> Iterator[ThrowawayCluster]:
     """A running throwaway cluster holding the migrated and seeded test catalogue."""
-    bindir = server_bindir()
-    if bindir is None:
-        unavailable("No PostgreSQL server binaries (initdb, pg_ctl) found on this machine")
-    # Not pytest's tmp_path: it lies under a directory only root may enter.
-    directory = Path(tempfile.mkdtemp(prefix="catalogue-db-faults-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        # initdb and postgres refuse to run as root: run them as `postgres`, in its directory.
-        runuser = shutil.which("runuser")
-        account = next((user for user in pwd.getpwall() if user.pw_name == "postgres"), None)
-        if runuser is None or account is None:
-            directory.rmdir()
-            unavailable("Running as root, but there is no `postgres` user or no `runuser`")
-        os.chown(directory, account.pw_uid, account.pw_gid)
-        run_as = [runuser, "-u", "postgres", "--"]
-    cluster = ThrowawayCluster(bindir, directory, free_port(), run_as)
-    try:
-        cluster.initialise()
-        cluster.start()
-        cluster.execute(f'CREATE DATABASE "{DATABASE}"')
-        engine = build_engine(cluster.url())
-        try:
-            migrate(engine)
-            with Session(engine) as session:
-                seed_catalogue(session, catalogue)
-        finally:
-            engine.dispose()
+    with throwaway_cluster("catalogue-db-faults-") as cluster:
+        create_catalogue_database(cluster, catalogue)
         yield cluster
-    finally:
-        try:
-            if (cluster.data / "postmaster.pid").exists():
-                cluster.stop("immediate")
-        finally:
-            shutil.rmtree(directory)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.dependencies import get_export_session, get_session
+from app.dependencies import get_export_session, get_primary_session, get_session
 from app.main import create_app
 
 EXAMPLES_PER_OPERATION = 100
@@ -89,6 +89,7 @@ def seeded_catalogue(full_engine: Engine) -> Iterator[None]:
             yield session
 
     APP.dependency_overrides[get_session] = read_only_session
+    APP.dependency_overrides[get_primary_session] = read_only_session
     APP.dependency_overrides[get_export_session] = read_only_session
     COUNTER.requests = 0
     yield

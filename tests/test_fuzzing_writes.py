@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlmodel import Session
 
 from app.database import build_engine, write_engine
-from app.dependencies import get_session, get_write_session
+from app.dependencies import get_primary_session, get_session, get_write_session
 from app.keys import hash_secret
 from app.main import create_app
 from app.models import ApiKey
@@ -96,6 +96,7 @@ def curation_database(
             session.close()
 
     APP.dependency_overrides[get_session] = read_session
+    APP.dependency_overrides[get_primary_session] = read_session
     APP.dependency_overrides[get_write_session] = write_session
     COUNTER.requests = 0
     yield

@@ -11,7 +11,10 @@ from app.settings import PROJECT_ROOT
 
 # Lowest first. A module belongs to the first layer one of whose prefixes it starts with.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("app.vocabulary", "app.settings", "app.errors", "app.examples")),
+    (
+        "foundation",
+        ("app.vocabulary", "app.settings", "app.errors", "app.examples", "app.metrics"),
+    ),
     ("tables", ("app.models", "app.seeding.format", "app.seeding.checking")),
     (
         "data",
@@ -28,7 +31,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.curation",
         ),
     ),
-    ("http edge", ("app.problems", "app.security", "app.server")),
+    (
+        "http edge",
+        ("app.problems", "app.security", "app.server", "app.logs", "app.observability"),
+    ),
     (
         "http",
         (

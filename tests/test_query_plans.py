@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from app.main import create_asgi_app
+from app.observability import RequestObserver
 from app.settings import Settings
 
 # SQLite keeps no plans between statements: these tests are PostgreSQL's alone.
@@ -38,9 +39,10 @@ def postgres_database(database: Engine) -> Engine:
 @pytest.fixture
 def served(postgres_database: Engine) -> FastAPI:
     """The app as served, without its response cache: every read reaches the database."""
-    app = create_asgi_app(Settings(response_cache_enabled=False))
-    assert isinstance(app, FastAPI)
-    return app
+    served = create_asgi_app(Settings(response_cache_enabled=False))
+    assert isinstance(served, RequestObserver)
+    assert isinstance(served.app, FastAPI)
+    return served.app
 
 
 @pytest.fixture

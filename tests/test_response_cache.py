@@ -21,7 +21,9 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
+from app.database import ReadDatabases
 from app.main import create_app, create_asgi_app
+from app.observability import RequestObserver
 from app.response_cache import ResponseCache, read_current_revision
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
@@ -56,7 +58,8 @@ def client(**settings) -> TestClient:
 
 def engine_of(app: ASGIApp) -> Engine:
     """The engine an app built by `create_asgi_app` reads with."""
-    inner = app.app if isinstance(app, ResponseCache) else app
+    inner = app.app if isinstance(app, RequestObserver) else app
+    inner = inner.app if isinstance(inner, ResponseCache) else inner
     assert isinstance(inner, FastAPI)
     engine: Engine = inner.state.resources.engine
     return engine
@@ -195,7 +198,7 @@ class TestCacheHits:
             checks.append(done)
             if len(checks) > 1:
                 release.wait(10)
-            revision = read_current_revision(database)
+            revision = read_current_revision(ReadDatabases(database, [], retry_seconds=1))
             done.set()
             return revision
 
@@ -224,7 +227,7 @@ class TestCacheHits:
         def revision() -> str:
             if down.is_set():
                 raise sa.exc.OperationalError("SELECT", {}, ConnectionRefusedError())
-            return read_current_revision(database)
+            return read_current_revision(ReadDatabases(database, [], retry_seconds=1))
 
         def eventually(stale: bool, **headers: str) -> httpx2.Response:
             deadline = time.monotonic() + 5
@@ -360,9 +363,10 @@ class TestConcurrentMisses:
 class TestWorkerStartup:
     def test_a_worker_connects_before_its_first_request(self, database):
         served = create_asgi_app(Settings())
-        assert isinstance(served, ResponseCache)
-        assert isinstance(served.app, FastAPI)
-        assert served.app.state.resources.engine.pool.checkedin() == 1
+        assert isinstance(served, RequestObserver)
+        assert isinstance(served.app, ResponseCache)
+        assert isinstance(served.app.app, FastAPI)
+        assert served.app.app.state.resources.engine.pool.checkedin() == 1
 
     def test_an_unreachable_database_is_only_logged(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response
 
 from app.database import read_in_thread
-from app.dependencies import CatalogueReaderDep, SessionDep
+from app.dependencies import CatalogueReaderDep, PrimarySessionDep
 from app.queries.catalogue import check_ready, get_catalogue_summary, head_revision
 from app.routes.common import READ_RESPONSES
 from app.schemas import CatalogueCounts, CatalogueInfo, Health
@@ -39,9 +39,10 @@ def healthz(response: Response) -> Health:
     summary="Readiness",
     responses={503: {"description": "Database unreachable, not migrated or not seeded."}},
 )
-async def readyz(response: Response, session: SessionDep) -> Health:
+async def readyz(response: Response, session: PrimarySessionDep) -> Health:
     """Ready to serve: the database answers, its migrations are at head and the
     catalogue is seeded. 503 problem+json otherwise."""
+    # On the primary, whatever the replicas: migrations and writes run there.
     response.headers["Cache-Control"] = "no-store"
     await read_in_thread(session, check_ready, expected_revision=HEAD_REVISION)
     return Health(status="ok", checks={"database": "ok", "migrations": HEAD_REVISION or "none"})

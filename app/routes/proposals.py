@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi import status as http_status
 from pydantic import ConfigDict, Field
 
+from app import metrics
 from app.auth import KeyHolderDep, ReviewerDep
 from app.curation import (
     approve_proposal,
@@ -52,7 +53,18 @@ class ProposalListParameters(ListPage):
     )
 
 
+# What a committed write did to a proposal, by the status it left it in.
+_EVENTS = {
+    ProposalStatus.open: "submitted",
+    ProposalStatus.approved: "approved",
+    ProposalStatus.rejected: "rejected",
+    ProposalStatus.withdrawn: "withdrawn",
+}
+
+
 def _answer(response: Response, proposal: Any) -> ProposalOut:
+    """A write's answer (its transaction committed), counted in the metrics."""
+    metrics.PROPOSALS.labels(_EVENTS[ProposalStatus(proposal.status)]).inc()
     response.headers["ETag"] = proposal_etag(proposal)
     response.headers["Cache-Control"] = PRIVATE
     return ProposalOut.from_row(proposal)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
+from app import metrics
 from app.database import LockWait
 from app.errors import SeedError
 from app.models import CatalogueState
@@ -98,9 +99,11 @@ def seed_catalogue(
         )
         report.kept = kept
         session.commit()
-    except Exception:
+    except Exception as error:
         session.rollback()
+        metrics.SEEDS.labels("refused" if isinstance(error, SeedError) else "failed").inc()
         raise
+    _count(report)
     if report.changed:
         try:
             refresh_planner_statistics(session)
@@ -109,6 +112,18 @@ def seed_catalogue(
             session.rollback()
             logger.warning("ANALYZE after seeding failed", exc_info=True)
     return report
+
+
+def _count(report: SeedReport) -> None:
+    metrics.SEEDS.labels("changed" if report.changed else "unchanged").inc()
+    for action, resources in (
+        ("inserted", report.inserted),
+        ("updated", report.updated),
+        ("deleted", report.deleted),
+        ("kept", report.kept),
+    ):
+        if resources:
+            metrics.SEEDED_RESOURCES.labels(action).inc(len(resources))
 
 
 def refresh_planner_statistics(session: Session) -> None:
