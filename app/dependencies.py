@@ -5,8 +5,9 @@ query, paging, and content negotiation.
 An app built by `app.main.create_app` holds one `AppResources` for its whole life:
 everything here reaches settings and engines through it, never through globals."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -17,9 +18,11 @@ from sqlmodel import Session
 
 from app.conditional import check_validators, export_validators
 from app.database import (
+    deadline_seconds,
     end_transaction,
     engine_for,
     read_in_thread,
+    run_within_deadline,
     snapshot_engine,
     write_engine,
 )
@@ -194,7 +197,11 @@ class CatalogueExport:
     cursor_secret: str
 
     async def start(self) -> tuple[ExportHead, dict[str, str]]:
-        head = await anyio.to_thread.run_sync(export_head, self.session)
+        head = await run_within_deadline(
+            partial(export_head, self.session),
+            seconds=deadline_seconds(self.session.get_bind()),
+            session=self.session,
+        )
         headers = export_validators(self.request, version=head.version, updated_at=head.updated_at)
         return head, headers
 
@@ -205,7 +212,23 @@ class CatalogueExport:
             del response.headers["content-length"]
             return response
         chunks = body_chunks(self.session, head, cursor_secret=self.cursor_secret)
-        return StreamingResponse(chunks, headers=headers, media_type=MEDIA_TYPE)
+        return StreamingResponse(
+            _within_deadlines(self.session, chunks), headers=headers, media_type=MEDIA_TYPE
+        )
+
+
+async def _within_deadlines(session: Session, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The export's chunks, each read in a worker thread within the deadline: a frozen
+    database ends the stream (the client sees it cut short, never a complete-looking
+    export) rather than holding the export's slot, connection and thread."""
+    seconds = deadline_seconds(session.get_bind())
+    while True:
+        chunk = await run_within_deadline(
+            partial(next, chunks, None), seconds=seconds, session=session
+        )
+        if chunk is None:
+            return
+        yield chunk
 
 
 async def catalogue_export(
