@@ -25,6 +25,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -481,6 +482,28 @@ class TestWithDatabaseUp:
     def test_readyz_checks_the_database(self, server: LiveServer):
         response, _ = server.get("/readyz")
         assert response.json()["checks"]["database"] == "ok"
+
+    def test_connections_probe_idle_and_unacknowledged_sockets(self, cluster: ThrowawayCluster):
+        # A partition (unlike a frozen process, whose kernel still answers) is noticed
+        # by the kernel: keepalive probes on idle connections, and a limit on how long
+        # sent data may go unacknowledged, both on the very socket libpq uses.
+        engine = build_engine(cluster.url(), timeout_seconds=DATABASE_TIMEOUT_SECONDS)
+        try:
+            with engine.connect() as connection:
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                own = socket.socket(fileno=os.dup(raw.pgconn.socket))
+                with own:
+                    options = [
+                        own.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                        own.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                        own.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                        own.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                        own.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+                    ]
+        finally:
+            engine.dispose()
+        assert options == [1, 2, 2, 3, 1500]
 
 
 class TestHealthRoutes:
