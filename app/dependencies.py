@@ -5,8 +5,9 @@ query, paging, and content negotiation.
 An app built by `app.main.create_app` holds one `AppResources` for its whole life:
 everything here reaches settings and engines through it, never through globals."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -20,11 +21,13 @@ from app.database import (
     PRIMARY,
     ReadDatabases,
     build_engine,
+    deadline_seconds,
     end_transaction,
     engine_for,
     instrument_pool,
     read_in_thread,
     run_read,
+    run_within_deadline,
     snapshot_engine,
     write_engine,
 )
@@ -236,7 +239,11 @@ class CatalogueExport:
 
     async def start(self) -> tuple[ExportHead, dict[str, str]]:
         # The head fixes the snapshot: a replica that fails here is left for another.
-        head = await anyio.to_thread.run_sync(run_read, self.session, export_head)
+        head = await run_within_deadline(
+            partial(run_read, self.session, export_head),
+            seconds=deadline_seconds(self.session.get_bind()),
+            session=self.session,
+        )
         headers = export_validators(self.request, version=head.version, updated_at=head.updated_at)
         return head, headers
 
@@ -247,7 +254,23 @@ class CatalogueExport:
             del response.headers["content-length"]
             return response
         chunks = body_chunks(self.session, head, cursor_secret=self.cursor_secret)
-        return StreamingResponse(chunks, headers=headers, media_type=MEDIA_TYPE)
+        return StreamingResponse(
+            _within_deadlines(self.session, chunks), headers=headers, media_type=MEDIA_TYPE
+        )
+
+
+async def _within_deadlines(session: Session, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The export's chunks, each read in a worker thread within the deadline: a frozen
+    database ends the stream (the client sees it cut short, never a complete-looking
+    export) rather than holding the export's slot, connection and thread."""
+    seconds = deadline_seconds(session.get_bind())
+    while True:
+        chunk = await run_within_deadline(
+            partial(next, chunks, None), seconds=seconds, session=session
+        )
+        if chunk is None:
+            return
+        yield chunk
 
 
 async def catalogue_export(

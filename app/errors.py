@@ -147,6 +147,11 @@ class DatabaseUnavailable(CatalogueError):
     title = "Database unavailable"
 
 
+class DatabaseTimeout(DatabaseUnavailable):
+    """A trip to the database did not end within its deadline (`DATABASE_TIMEOUT_SECONDS`):
+    the database is frozen, cut off or overloaded."""
+
+
 class ExportsBusy(CatalogueError):
     """As many exports as a process serves at once are in progress."""
 

@@ -199,6 +199,8 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
             read_revision=lambda: read_current_revision(resources.reads),
             revalidate_seconds=settings.response_cache_revalidate_seconds,
             max_entries=settings.response_cache_max_entries,
+            check_seconds=settings.database_timeout_seconds,
+            max_stale_seconds=settings.response_cache_max_stale_seconds,
         )
     return RequestObserver(served, settings=settings)
 

@@ -7,9 +7,12 @@ the current revision from the database at most once per `revalidate_seconds`, in
 background, so after a write a process may keep serving the previous, complete
 revision (with that revision's ETag) for up to twice that long.
 
-When that check fails (the database is down), hits go on being served from the last
-complete revision the cache knows, marked `X-Catalogue-Stale: true`, until a check
-succeeds again; what is not in the cache goes to the app, which answers 503.
+When that check fails (the database is down), or has not answered for
+`CHECK_PATIENCE_SECONDS` (the database is frozen; the check itself gives up at its
+deadline), hits go on being served from the last complete revision the cache knows,
+marked `X-Catalogue-Stale: true`, until a check succeeds again, for at most
+`max_stale_seconds` after the last check that did; what is not in the cache, or is
+too old to vouch for, goes to the app, which answers 503.
 """
 
 import asyncio
@@ -24,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.conditional import etag_matches, rendered_from
-from app.database import ReadDatabases, run_read
+from app.database import ReadDatabases, run_read, run_within_deadline
 from app.observability import record_route, route_of
 from app.queries.revision import get_revision
 from app.security import CATALOGUE_PATHS, EXPORT_PATH, is_acceptable_request_id, new_request_id
@@ -61,6 +64,10 @@ _REQUEST_ID = b"x-request-id"
 # On hits served while the revision cannot be checked.
 STALE_HEADER = (b"x-catalogue-stale", b"true")
 MAX_ENTRY_BYTES = 1 << 20
+# How long a request that must wait for a revision check waits before it takes the
+# check for failed (and is served the known revision, marked stale): a check normally
+# takes milliseconds, and under load tens of them.
+CHECK_PATIENCE_SECONDS = 0.5
 logger = logging.getLogger("app")
 
 
@@ -97,17 +104,26 @@ class ResponseCache:
         read_revision: Callable[[], str],
         revalidate_seconds: float,
         max_entries: int,
+        check_seconds: float = 5.0,
+        max_stale_seconds: float = math.inf,
     ):
         self.app = app
         self.read_revision = read_revision
         self.revalidate_seconds = revalidate_seconds
         self.max_entries = max_entries
+        # The deadline of a revision check (a worker thread's trip to the database).
+        self.check_seconds = check_seconds
+        self.max_stale_seconds = max_stale_seconds
         self.entries: dict[tuple[object, ...], _Entry] = {}
         self.revision: str | None = None
-        # The last check of the revision failed: `revision` may no longer be current.
+        # The last check of the revision failed, or is taking too long: `revision` may
+        # no longer be current.
         self.stale = False
         self.checked_at = -math.inf
+        # When the last check that succeeded began: `revision` was current then.
+        self.confirmed_at = -math.inf
         self.reading: anyio.Event | None = None
+        self.reading_since = -math.inf
         self.background: asyncio.Task[None] | None = None
         self.rendering: dict[tuple[object, ...], _Rendering] = {}
 
@@ -140,8 +156,6 @@ class ResponseCache:
             elif name == b"if-modified-since":
                 await self.app(scope, receive, send)  # dates are rare; the app knows them
                 return
-        if time.monotonic() - self.checked_at >= self.revalidate_seconds:
-            await self._revalidate()
         key = (
             scope["scheme"],
             selecting.get(b"host"),
@@ -152,6 +166,8 @@ class ResponseCache:
             selecting.get(b"origin"),
             selecting.get(b"prefer"),
         )
+        if time.monotonic() - self.checked_at >= self.revalidate_seconds:
+            await self._revalidate(hit=key in self.entries)
         entry = self.entries.get(key)
         if entry is None or entry.revision != self.revision:
             rendering = self.rendering.get(key)
@@ -172,14 +188,20 @@ class ResponseCache:
             # Shared even when not kept (rendered from a revision this cache has not
             # learned yet, or has just left): it is as fresh as a render of our own.
             entry = rendering.entry
-            metrics.CACHE_REQUESTS.labels("shared").inc()
+            outcome = "shared"
         else:
-            metrics.CACHE_REQUESTS.labels("hit").inc()
+            outcome = "hit"
+        stale = self.stale and entry.revision == self.revision
+        if stale and time.monotonic() - self.confirmed_at > self.max_stale_seconds:
+            # Too long since the revision was known to be current to vouch for it.
+            await self.app(scope, receive, send)
+            return
+        metrics.CACHE_REQUESTS.labels(outcome).inc()
         record_route(scope, entry.route)
         if request_id is None or not is_acceptable_request_id(request_id.decode("latin-1")):
             request_id = new_request_id().encode()
         marks = [(_REQUEST_ID, request_id)]
-        if self.stale and entry.revision == self.revision:
+        if stale:
             marks.append(STALE_HEADER)
         if if_none_match is not None and etag_matches(if_none_match, entry.etag):
             headers = [*entry.not_modified_headers, *marks]
@@ -190,7 +212,7 @@ class ResponseCache:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": entry.body})
 
-    async def _revalidate(self) -> None:
+    async def _revalidate(self, *, hit: bool) -> None:
         """Learn the current revision when the known one was read `revalidate_seconds`
         ago or more (the caller checks the age first: most requests need no await).
 
@@ -199,27 +221,47 @@ class ResponseCache:
         intervals ago: under load the read's worker thread waits its turn at the GIL
         behind the event loop, and a request that awaited it stalled (p99 spikes, and
         timeouts; figures in `bench/RESULTS.md`). Older than that, or with
-        `revalidate_seconds` 0, a request awaits the read, unless the last read
-        failed: then the known revision is served, stale, without waiting."""
-        age = time.monotonic() - self.checked_at
+        `revalidate_seconds` 0, a request the cache may answer (a `hit`) awaits the
+        read, unless the last read failed: then the known revision is served, stale,
+        without waiting. A miss never waits: the app reads the database itself. Nor
+        does any request wait for a read that has been running for
+        `CHECK_PATIENCE_SECONDS`: that read counts as failed until it ends (by its
+        deadline, `check_seconds`, at the latest)."""
+        now = time.monotonic()
+        age = now - self.checked_at
         if age < self.revalidate_seconds:
             return
         reading = self.reading
         if reading is None:
             reading = self.reading = anyio.Event()
+            self.reading_since = now
             # Kept referenced until done, or the event loop may drop the task.
             self.background = asyncio.get_running_loop().create_task(self._read(reading))
-        if self.revision is None or (age >= 2 * self.revalidate_seconds and not self.stale):
+        if self.revision is not None and (
+            not hit or age < 2 * self.revalidate_seconds or self.stale
+        ):
+            return
+        # (With no revision known yet, waiting lets the first answers be kept.)
+        with anyio.move_on_after(self.reading_since + CHECK_PATIENCE_SECONDS - now):
             await reading.wait()
+        if not reading.is_set() and self.revision is not None and not self.stale:
+            logger.warning(
+                "response cache: the catalogue revision check has not answered for %g s; "
+                "serving the last complete revision from memory, marked stale",
+                CHECK_PATIENCE_SECONDS,
+            )
+            self.stale = True
 
     async def _read(self, reading: anyio.Event) -> None:
         started = time.monotonic()
         try:
-            revision: str = await anyio.to_thread.run_sync(self.read_revision)
+            revision: str = await run_within_deadline(
+                self.read_revision, seconds=self.check_seconds
+            )
         except Exception as error:
             self._check_failed(started, error)
         else:
-            self.checked_at = started
+            self.checked_at = self.confirmed_at = started
             if self.stale:
                 logger.info("response cache: the catalogue revision can be read again")
             self.stale = False

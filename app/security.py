@@ -10,6 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.database import request_deadline
 from app.problems import problem_response
 
 DOCS_PATHS = ("/docs", "/redoc")
@@ -163,7 +164,12 @@ class ConcurrencyLimitMiddleware:
             return
         if self.slots is None:  # made in the event loop that serves the requests
             self.slots = anyio.Semaphore(self.limit)
-        slots = self.slots
+        with request_deadline():
+            await self._admitted(self.slots, scope, receive, send)
+
+    async def _admitted(
+        self, slots: anyio.Semaphore, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         await slots.acquire()
         released = False
 

@@ -28,7 +28,11 @@ class Settings(BaseSettings):
         description="Holds the source documents and, under catalogue/, the catalogue files.",
     )
     database_timeout_seconds: float = Field(
-        default=5.0, gt=0, description="Connect and statement timeout before a 503."
+        default=5.0,
+        gt=0,
+        description="Connect and statement timeout, and the deadline of each trip to the "
+        "database a request (or the response cache's revision check, or readiness) makes, "
+        "enforced by the app however stuck the database is: a 503 beyond it.",
     )
     seed_lock_timeout_seconds: float = Field(
         default=600.0,
@@ -51,6 +55,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a process checks for a new catalogue revision, in the "
         "background; after a reseed it may serve the previous one for up to twice this long.",
+    )
+    response_cache_max_stale_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="While the catalogue revision cannot be checked (the database is down "
+        "or frozen), hits are served from the last complete revision, marked stale, for at "
+        "most this long after the last successful check; then reads go to the app (503).",
     )
     response_cache_max_entries: int = Field(
         default=4096, ge=1, description="Responses kept per process (up to 1 MiB each)."

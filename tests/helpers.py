@@ -324,6 +324,23 @@ class ThrowawayCluster:
         self.standbys.append(standby)
         return standby
 
+    def processes(self) -> list[int]:
+        """The postmaster's process id and its children's (the backends and workers)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            # The parent id is the second field after the command name, which may hold
+            # spaces and brackets but ends at the last ")".
+            if int(stat.rpartition(")")[2].split()[1]) == postmaster:
+                children.append(int(entry.name))
+        return [postmaster, *children]
+
     def execute(self, statement: str, database: str = "postgres") -> Any:
         """Run one statement outside any transaction; return the first column of its first row."""
         with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as connection:

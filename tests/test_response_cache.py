@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 from app.database import ReadDatabases
 from app.main import create_app, create_asgi_app
 from app.observability import RequestObserver
-from app.response_cache import ResponseCache, read_current_revision
+from app.response_cache import CHECK_PATIENCE_SECONDS, ResponseCache, read_current_revision
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import Settings, get_settings
@@ -259,6 +259,97 @@ class TestCacheHits:
             assert not_modified.headers[STALE] == "true"
             down.clear()
             assert comparable(eventually(stale=False)) == comparable(fresh)
+
+    def test_a_revision_check_that_hangs_counts_as_failed(self, database):
+        # The database frozen: the check never answers. Hits wait for it at most
+        # CHECK_PATIENCE_SECONDS, then go on, marked stale; the check itself is given up
+        # at its deadline, and the next one that answers clears the mark.
+        frozen = threading.Event()
+        thawed = threading.Event()
+
+        def revision() -> str:
+            if frozen.is_set():
+                thawed.wait(30)
+            return read_current_revision(ReadDatabases(database, [], retry_seconds=1))
+
+        url = "/v1/exercises?phase=acute"
+        app = ResponseCache(
+            create_app(),
+            read_revision=revision,
+            revalidate_seconds=0,
+            max_entries=10,
+            check_seconds=1,
+        )
+        try:
+            with TestClient(app) as cached:
+                fresh = cached.get(url)
+                assert STALE not in fresh.headers
+                frozen.set()
+                started = time.monotonic()
+                first = cached.get(url)
+                assert time.monotonic() - started < CHECK_PATIENCE_SECONDS + 0.4
+                assert comparable(first) == (
+                    200,
+                    {**comparable(fresh)[1], STALE: "true"},
+                    fresh.content,
+                )
+                # For longer than the check's deadline: no hit waits again.
+                until = time.monotonic() + 2
+                while time.monotonic() < until:
+                    started = time.monotonic()
+                    response = cached.get(url)
+                    assert time.monotonic() - started < 0.3
+                    assert (response.status_code, response.headers[STALE]) == (200, "true")
+                frozen.clear()
+                thawed.set()
+                deadline = time.monotonic() + 5
+                while STALE in cached.get(url).headers:
+                    assert time.monotonic() < deadline, "never fresh again"
+                    time.sleep(0.02)
+        finally:
+            thawed.set()
+
+    def test_stale_hits_end_after_max_stale_seconds(self, database):
+        # Beyond RESPONSE_CACHE_MAX_STALE_SECONDS since the revision was last confirmed,
+        # the cache no longer vouches for it: the app answers (here, with the database
+        # actually up, 200 and unmarked; in an outage, 503).
+        down = threading.Event()
+        reached = []
+
+        def revision() -> str:
+            if down.is_set():
+                raise sa.exc.OperationalError("SELECT", {}, ConnectionRefusedError())
+            return read_current_revision(ReadDatabases(database, [], retry_seconds=1))
+
+        inner = create_app()
+
+        async def counting(scope, receive, send):
+            if scope["type"] == "http":
+                reached.append(scope["path"])
+            await inner(scope, receive, send)
+
+        url = "/v1/exercises?phase=acute"
+        app = ResponseCache(
+            counting,
+            read_revision=revision,
+            revalidate_seconds=0,
+            max_entries=10,
+            max_stale_seconds=1,
+        )
+        with TestClient(app) as cached:
+            assert cached.get(url).status_code == 200
+            assert len(reached) == 1
+            down.set()
+            confirmed = time.monotonic()
+            stale = cached.get(url)
+            assert stale.headers[STALE] == "true"
+            assert len(reached) == 1, "a stale hit reached the app"
+            time.sleep(max(0.0, confirmed + 1.1 - time.monotonic()))
+            beyond = cached.get(url)
+            assert beyond.status_code == 200
+            assert STALE not in beyond.headers
+            assert beyond.content == stale.content
+            assert len(reached) == 2
 
     def test_nothing_is_cached_while_the_catalogue_is_unseeded(self, database):
         cached = client(response_cache_revalidate_seconds=0)
