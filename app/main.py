@@ -4,7 +4,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
@@ -18,7 +17,8 @@ from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
 from app.fhir.outcomes import uri_too_long
 from app.ndjson_export import MEDIA_TYPE
-from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
+from app.openapi import install_openapi
+from app.problems import UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
     catalogue,
@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)
     app.mount(MOUNT_PATH, create_fhir_app(resources, app))
-    _document_problems_as_problem_json(app)
+    install_openapi(app)
     return app
 
 
@@ -194,26 +194,3 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
         revalidate_seconds=settings.response_cache_revalidate_seconds,
         max_entries=settings.response_cache_max_entries,
     )
-
-
-def _document_problems_as_problem_json(app: FastAPI) -> None:
-    """Errors are served as `application/problem+json`, but FastAPI documents a response
-    `model` under the route's `application/json`. Move each problem schema to the media
-    type actually served, so generated clients parse errors into `Problem`."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        for path in schema["paths"].values():
-            for operation in path.values():
-                # The reads are public, and say so (a write names its bearer scheme).
-                operation.setdefault("security", [])
-                for response in operation.get("responses", {}).values():
-                    content = response.get("content", {})
-                    if PROBLEM_JSON in content and "application/json" in content:
-                        content[PROBLEM_JSON] = content.pop("application/json")
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

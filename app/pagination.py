@@ -32,20 +32,45 @@ DEFAULT_LIMIT = 20
 DETAIL_DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
+# What every cursor looks like: URL-safe base64 without padding (`_base64`).
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+
+
+def CURSOR_SCHEMA(schema: dict[str, Any]) -> None:  # noqa: N802 (used as a constant)
+    """`json_schema_extra` of a cursor field: its string (of `string | null`) has the
+    pattern and length of every cursor."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch.update(pattern=CURSOR_PATTERN, maxLength=MAX_CURSOR_LENGTH)
 
 
 class Page(BaseModel, Generic[Item]):
     """The envelope every list shares."""
 
-    items: list[Item]
+    items: list[Item] = Field(description="This page's items, in the list's order.")
     total: int = Field(description="How many items match the query, across all pages.")
     limit: int = Field(description="The page size asked for.")
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
+        description="Pass as `cursor` for the next page; null on the last page.",
+        json_schema_extra=CURSOR_SCHEMA,
     )
 
 
-CURSOR_DESCRIPTION = "`next_cursor` of the previous page."
+CURSOR_DESCRIPTION = (
+    "`next_cursor` of the previous page: an opaque token, only ever copied from an answer "
+    "(URL-safe base64 without padding, signed; a cursor of another list is a 422)."
+)
+
+
+def cursor_field(description: str = CURSOR_DESCRIPTION) -> Any:
+    """The `cursor` query parameter. Its pattern is documented, not checked here:
+    `decode_cursor` refuses any cursor this API did not issue, naming why."""
+    return Field(
+        default=None,
+        max_length=MAX_CURSOR_LENGTH,
+        description=description,
+        json_schema_extra=CURSOR_SCHEMA,
+    )
 
 
 def _page_size(default: int, description: str) -> Any:
@@ -56,9 +81,7 @@ class ListPage(BaseModel):
     """The page of a term list asked for: `limit` and `cursor`."""
 
     limit: int = _page_size(DEFAULT_LIMIT, "Page size, 1..100.")
-    cursor: str | None = Field(
-        default=None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_DESCRIPTION
-    )
+    cursor: str | None = cursor_field()
 
 
 class DetailPage(ListPage):
@@ -76,11 +99,10 @@ class FeedQuery(BaseModel):
     limit: int = Field(
         default=100, ge=1, le=FEED_MAX_LIMIT, description="Page size, 1..1000.", examples=[100]
     )
-    cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="`next_cursor` or `resume_cursor` of an earlier page, or an export's "
-        "`resume_cursor`; none for the whole log from its start.",
+    cursor: str | None = cursor_field(
+        "`next_cursor` or `resume_cursor` of an earlier page, or an export's "
+        "`resume_cursor`; none for the whole log from its start (URL-safe base64 without "
+        "padding, signed; a cursor of another catalogue database is a 422)."
     )
 
 

@@ -41,14 +41,18 @@ PROBLEM_BASE = "https://exercise-catalogue.example/problems/"
 class ParameterError(BaseModel):
     """One bad input: which parameter, what is wrong, and what would be accepted."""
 
-    parameter: str
-    location: str = "query"
+    parameter: str = Field(
+        description="The parameter's name; for a body field, its dotted path (`data.name`)."
+    )
+    location: str = Field(default="query", description="`query`, `path`, `header` or `body`.")
     pointer: str | None = Field(
         default=None, description="For a body field: its JSON Pointer (RFC 6901) in the body."
     )
-    message: str
-    value: Any = None
-    allowed: list[str] | None = None
+    message: str = Field(description="What is wrong with it.")
+    value: Any = Field(default=None, description="The value sent, when it can be shown back.")
+    allowed: list[str] | None = Field(
+        default=None, description="The values that would be accepted, where there is a list."
+    )
 
 
 class Problem(BaseModel):
@@ -56,12 +60,14 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PROBLEM]})
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ParameterError] | None = None
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str = Field(description="The kind of problem, in words: the same for every one.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request.")
+    instance: str | None = Field(default=None, description="The path the request was for.")
+    errors: list[ParameterError] | None = Field(
+        default=None, description="With 422: every bad parameter or body field, at once."
+    )
     deleted_at: datetime | None = Field(
         default=None, description="With 410: when the resource was deleted, if known."
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.dependencies import CatalogueReaderDep, ResourcesDep
-from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page, Paging
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, cursor_field
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
 from app.queries.exercises import get_exercise, list_exercises
 from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
@@ -87,11 +87,7 @@ class ExerciseListParameters(BaseModel):
     limit: int = Field(
         default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
     )
-    cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="`next_cursor` of the previous page.",
-    )
+    cursor: str | None = cursor_field()
 
     @field_validator("updated_since", mode="before")
     @classmethod

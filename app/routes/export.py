@@ -13,6 +13,7 @@ _LINE = {
     "description": "One line: the header (`kind` `catalogue`), then one per resource.",
     "properties": {
         "kind": {
+            "description": "What the line holds: the header, or a resource of this kind.",
             "type": "string",
             "enum": ["catalogue", "source", "phase", "goal", "condition", "exercise"],
         },
@@ -51,18 +52,6 @@ router = APIRouter(prefix="/v1/export", tags=["sync"])
     summary="Export the whole catalogue",
     response_class=Response,
     responses=EXPORT_RESPONSES,
-    openapi_extra={
-        "parameters": [
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "required": False,
-                "description": "The ETag of an export the client holds: 304 while the "
-                "catalogue version is the same.",
-                "schema": {"type": "string"},
-            }
-        ]
-    },
 )
 async def export_catalogue_route(export: CatalogueExportDep) -> Response:
     """The whole catalogue as `application/x-ndjson`, streamed from one consistent
