@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware, add_compress_type
 
+from app.conditional import FixedDocumentsMiddleware
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
@@ -82,6 +83,9 @@ TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
+# The OpenAPI document, Swagger UI, ReDoc and Swagger's OAuth2 page: fixed per process.
+DOCUMENT_PATHS = ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API, with its own settings and engine (from the environment by default):
@@ -103,6 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Docs assets (Swagger UI, ReDoc) are served by this server, never from a CDN, and
     # Swagger's remote validator is off: the docs work inside networks with no internet.
     app = FastAPIOffline(
+        openapi_url=DOCUMENT_PATHS[0],
+        docs_url=DOCUMENT_PATHS[1],
+        redoc_url=DOCUMENT_PATHS[2],
+        swagger_ui_oauth2_redirect_url=DOCUMENT_PATHS[3],
         swagger_ui_parameters={"validatorUrl": None},
         title="Exercise Catalogue API",
         version="1.0.0",
@@ -113,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.resources = resources
+    # Innermost: the tag is of the body as rendered, before compression.
+    app.add_middleware(FixedDocumentsMiddleware, paths=DOCUMENT_PATHS)
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestBodyMiddleware)

@@ -438,6 +438,29 @@ class TestOfflineDocs:
         # A cursor has no meaningful example: it is only ever copied from `next_cursor`.
         assert [name for name in missing if not name.endswith(":cursor")] == []
 
+    @pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc"])
+    def test_docs_and_spec_have_validators_and_answer_304(self, client, path):
+        first = client.get(path)
+        etag = first.headers["etag"]
+        assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+        assert first.headers["cache-control"] == "public, no-cache"
+        assert client.get(path).headers["etag"] == etag
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert (again.status_code, again.content) == (304, b"")
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "public, no-cache"
+        assert client.head(path, headers={"If-None-Match": etag}).status_code == 304
+        assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+        # Another encoding is another representation, with a tag of its own.
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert plain.headers["etag"] != etag
+        assert (
+            client.get(
+                path, headers={"If-None-Match": etag, "Accept-Encoding": "identity"}
+            ).status_code
+            == 200
+        )
+
     def test_swagger_validator_is_off(self, client):
         assert '"validatorUrl": null' in client.get("/docs").text
 
