@@ -26,7 +26,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
         "description": "The request's id: the client's own `X-Request-ID` when it sent a "
         "well-formed one, else a new one. Quote it when reporting a problem.",
-        "schema": {"type": "string", "maxLength": 128},
+        "schema": {"type": "string"},
     },
     "ETag": {
         "description": "The representation's entity tag: send it back in `If-None-Match` "
@@ -76,7 +76,7 @@ CONDITIONAL_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "ETags of copies the client holds: 304 (with no body) when one "
         "is the current representation.",
-        "schema": {"type": "string", "maxLength": 1024},
+        "schema": {"type": "string"},
         "examples": {"held": {"summary": "An ETag from an earlier answer", "value": '"2e94"'}},
     },
     "If-Modified-Since": {
@@ -85,7 +85,7 @@ CONDITIONAL_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "An HTTP date (an earlier `Last-Modified`): 304 when the catalogue "
         "has not changed since. Ignored with `If-None-Match`, and when not a valid date.",
-        "schema": {"type": "string", "maxLength": 64},
+        "schema": {"type": "string"},
         "examples": {
             "held": {
                 "summary": "An earlier Last-Modified",

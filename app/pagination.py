@@ -134,37 +134,50 @@ def decode_cursor(
 ) -> list[Any]:
     """The key a cursor carries; `InvalidParameters` if it is malformed, tampered or
     foreign (issued for another query: `foreign` says what that means here)."""
+    data = _signed_data(secret, cursor)
+    if data.get("f") != fingerprint:
+        raise _invalid(cursor, foreign)
+    return list(data["k"])
 
-    def invalid(message: str) -> InvalidParameters:
-        return InvalidParameters(
-            f"The cursor is not valid: {message}.",
-            [FieldError(field="cursor", message=message, value=cursor[:64])],
-        )
 
+def check_cursor_signed(secret: str, cursor: str) -> None:
+    """`InvalidParameters` unless `cursor` is one this API issued, for whichever list:
+    what can be checked of it before the list it belongs to is known."""
+    _signed_data(secret, cursor)
+
+
+def _invalid(cursor: str, message: str) -> InvalidParameters:
+    return InvalidParameters(
+        f"The cursor is not valid: {message}.",
+        [FieldError(field="cursor", message=message, value=cursor[:64])],
+    )
+
+
+def _signed_data(secret: str, cursor: str) -> dict[str, Any]:
+    """What a cursor this API signed holds: `f`, its query's fingerprint, and `k`."""
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid("too long")
+        raise _invalid(cursor, "too long")
+    not_ours = _invalid(cursor, "not a cursor this API issued")
     try:
         token = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise invalid("not a cursor this API issued") from None
+        raise not_ours from None
     # One spelling per cursor: what the lenient decoding let through (characters outside
     # the alphabet, `+` and `/`, padding, stray low bits in the last character) is not
     # how `encode_cursor` writes it.
     if _base64(token) != cursor:
-        raise invalid("not a cursor this API issued")
+        raise not_ours
     payload, signature = token[:-16], token[-16:]
     if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
-        raise invalid("not a cursor this API issued")
+        raise not_ours
     # Signed by whoever holds the secret (a public default, unless set): check the shape.
     try:
         data = json.loads(payload)
     except ValueError:
-        raise invalid("not a cursor this API issued") from None
+        raise not_ours from None
     if not isinstance(data, dict) or not isinstance(data.get("k"), list):
-        raise invalid("not a cursor this API issued")
-    if data.get("f") != fingerprint:
-        raise invalid(foreign)
-    return list(data["k"])
+        raise not_ours
+    return data
 
 
 @dataclass(frozen=True)
@@ -244,6 +257,12 @@ class FeedPaging:
     cursor_secret: str
     limit: int
     cursor: str | None
+
+    def __post_init__(self) -> None:
+        # Before the validators are checked (a 422 wins over a 304): which database the
+        # cursor is bound to is only known once the read has begun.
+        if self.cursor is not None:
+            check_cursor_signed(self.cursor_secret, self.cursor)
 
     def position(self, catalogue_id: str) -> list[Any] | None:
         if self.cursor is None:
