@@ -23,10 +23,18 @@ def generated(live_server, tmp_path_factory):
     directory = tmp_path_factory.mktemp("generated-client")
     spec = directory / "openapi.json"
     spec.write_bytes(httpx2.get(f"{live_server}/openapi.json").content)
+    # The generator knows no `application/x-ndjson` (the export): a client reads it as
+    # bytes, line by line, as it would any stream.
+    config = directory / "config.json"
+    config.write_text(
+        '{"content_type_overrides": {"application/x-ndjson": "application/octet-stream"}}'
+    )
     result = subprocess.run(
         [
             str(GENERATOR),
             "generate",
+            "--config",
+            str(config),
             "--path",
             str(spec),
             "--meta",
