@@ -6,13 +6,15 @@ then reads from. A matching `If-None-Match` (or `If-Modified-Since`) is answered
 304 before any content is queried or rendered."""
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from sqlmodel import Session
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import NotModified
 from app.queries.revision import CatalogueRevision, get_revision
@@ -119,3 +121,54 @@ def rendered_from(scope: Scope) -> str | None:
     """The revision (tag) a finished request's response was rendered from, if any."""
     revision: str | None = scope.get("state", {}).get(_RENDERED_FROM)
     return revision
+
+
+# The docs and the OpenAPI document change only with a deploy: a cache may keep them,
+# but asks each time whether they are still current (a 304 costs no rendering).
+DOCUMENT_CACHE_CONTROL = "public, no-cache"
+
+
+class FixedDocumentsMiddleware:
+    """ETag, Cache-Control and 304 for the responses at `paths`, which are the same for
+    the life of the process (the OpenAPI document, the Swagger UI and ReDoc pages): the
+    tag is a hash of the body, and of `Accept-Encoding` as for the catalogue's reads."""
+
+    def __init__(self, app: ASGIApp, *, paths: Iterable[str]):
+        self.app = app
+        self.paths = frozenset(paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, keep)
+        assert start is not None
+        body = b"".join(chunks)
+        headers = MutableHeaders(raw=list(start["headers"]))
+        if start["status"] == 200:
+            accept_encoding = Headers(scope=scope).get("accept-encoding", "")
+            digest = hashlib.sha256(body + b"|" + accept_encoding.encode("latin-1"))
+            headers["ETag"] = '"' + digest.hexdigest()[:32] + '"'
+            headers["Cache-Control"] = DOCUMENT_CACHE_CONTROL
+            headers["Vary"] = "Accept-Encoding"
+            if_none_match = Headers(scope=scope).get("if-none-match")
+            if if_none_match is not None and etag_matches(if_none_match, headers["ETag"]):
+                fresh = Response(status_code=304, headers=_validators_of(headers))
+                await fresh(scope, receive, send)
+                return
+        await send({**start, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _validators_of(headers: MutableHeaders) -> dict[str, str]:
+    return {name: headers[name] for name in ("ETag", "Cache-Control", "Vary")}

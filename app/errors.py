@@ -152,6 +152,14 @@ class DatabaseTimeout(DatabaseUnavailable):
     the database is frozen, cut off or overloaded."""
 
 
+class DatabaseNotReady(DatabaseUnavailable):
+    """The database answers, but does not hold a catalogue to serve yet: it is not
+    migrated (to head), or not seeded."""
+
+    slug = "database-not-ready"
+    title = "Database not ready"
+
+
 class ExportsBusy(CatalogueError):
     """As many exports as a process serves at once are in progress."""
 
@@ -182,16 +190,31 @@ def unknown_values(field: str, values: Sequence[str], allowed: Sequence[str]) ->
     bad = [value for value in values if value not in set(allowed)]
     return InvalidParameters(
         f"Unknown value(s) for '{field}': {', '.join(bad)}.",
-        [
-            FieldError(
-                field=field,
-                message=f"unknown value; allowed: {', '.join(sorted(allowed))}",
-                value=value,
-                allowed=sorted(allowed),
-            )
-            for value in bad
-        ],
+        unknown_value_errors(field, values, allowed),
     )
+
+
+def unknown_value_errors(
+    field: str, values: Sequence[str], allowed: Sequence[str]
+) -> list[FieldError]:
+    """One error per value of `values` that is not among `allowed`."""
+    known = set(allowed)
+    return [
+        FieldError(
+            field=field,
+            message=f"unknown value; allowed: {', '.join(sorted(allowed))}",
+            value=value,
+            allowed=sorted(allowed),
+        )
+        for value in values
+        if value not in known
+    ]
+
+
+def invalid_parameters(errors: Sequence[FieldError]) -> InvalidParameters:
+    """One 422 naming every bad parameter of a request."""
+    names = ", ".join(sorted({error.field for error in errors}))
+    return InvalidParameters(f"Invalid value(s) for: {names}.", errors)
 
 
 def invalid_cursor_key() -> InvalidParameters:

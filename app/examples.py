@@ -292,3 +292,116 @@ PROPOSAL: dict[str, Any] = {
     "decided_at": "2026-12-01T10:30:00Z",
     "decision_reason": "Clearer.",
 }
+
+# One problem per status the API answers with, as it words them; `instance` is the
+# operation's own path (see `app.openapi`).
+_PROBLEMS = "https://exercise-catalogue.example/problems/"
+PROBLEMS: dict[int, dict[str, Any]] = {
+    308: {
+        "type": _PROBLEMS + "renamed",
+        "title": "Moved permanently",
+        "status": 308,
+        "detail": "The goal 'mobility' is now 'flexibility'.",
+    },
+    400: {
+        "type": _PROBLEMS + "invalid-parameters",
+        "title": "Invalid parameters",
+        "status": 400,
+        "detail": "The body is not valid JSON.",
+    },
+    401: {
+        "type": _PROBLEMS + "unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "This needs an API key: send `Authorization: Bearer <key>`.",
+    },
+    403: {
+        "type": _PROBLEMS + "forbidden",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "A proposal is approved by a reviewer other than its author.",
+    },
+    404: {
+        "type": _PROBLEMS + "not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No exercise with slug 'no-such-exercise'.",
+    },
+    406: {
+        "type": _PROBLEMS + "not-acceptable",
+        "title": "Not acceptable",
+        "status": 406,
+        "detail": "This API only serves application/json; the Accept header was 'text/html'.",
+    },
+    409: {
+        "type": _PROBLEMS + "conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "Proposal 7 was already approved.",
+    },
+    410: {
+        "type": _PROBLEMS + "gone",
+        "title": "Gone",
+        "status": 410,
+        "detail": "The goal 'mobility' was removed from the catalogue.",
+        "deleted_at": "2026-12-01T09:52:58Z",
+    },
+    412: {
+        "type": _PROBLEMS + "precondition-failed",
+        "title": "Precondition failed",
+        "status": 412,
+        "detail": 'Proposal 7 changed since it was read (its ETag is now "7-open-").',
+    },
+    413: {
+        "type": _PROBLEMS + "payload-too-large",
+        "title": "Payload too large",
+        "status": 413,
+        "detail": "The request body is larger than 4194304 bytes, the most accepted.",
+    },
+    414: {
+        "type": _PROBLEMS + "uri-too-long",
+        "title": "URI too long",
+        "status": 414,
+        "detail": "The request target is 9000 bytes; at most 8192 are accepted. Send fewer "
+        "or shorter filter values.",
+    },
+    415: {
+        "type": _PROBLEMS + "unsupported-media-type",
+        "title": "Unsupported media type",
+        "status": 415,
+        "detail": "Send the body as JSON, with `Content-Type: application/json`.",
+    },
+    422: {
+        "type": _PROBLEMS + "invalid-parameters",
+        "title": "Invalid parameters",
+        "status": 422,
+        "detail": "Invalid value(s) for: goal, limit.",
+        "errors": [
+            {
+                "parameter": "limit",
+                "location": "query",
+                "message": "Input should be less than or equal to 100",
+                "value": "500",
+            },
+            {
+                "parameter": "goal",
+                "location": "query",
+                "message": "unknown value; allowed: activation, flexibility, strength",
+                "value": "levitation",
+                "allowed": ["activation", "flexibility", "strength"],
+            },
+        ],
+    },
+    429: {
+        "type": _PROBLEMS + "too-many-requests",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": "This key has made 60 writes in the last hour; at most 60 are allowed.",
+    },
+    503: {
+        "type": _PROBLEMS + "database-unavailable",
+        "title": "Database unavailable",
+        "status": 503,
+        "detail": "The catalogue database cannot be reached; try again shortly.",
+    },
+}

@@ -4,7 +4,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
@@ -13,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
 from starlette_compress import CompressMiddleware, add_compress_type
 
+from app.conditional import FixedDocumentsMiddleware
 from app.database import connect_early
 from app.dependencies import AppResources, json_acceptable
 from app.fhir.application import MOUNT_PATH, create_fhir_app
@@ -20,7 +20,8 @@ from app.fhir.outcomes import uri_too_long
 from app.logs import configure_logging
 from app.ndjson_export import MEDIA_TYPE
 from app.observability import RequestObserver, RouteRecorder
-from app.problems import PROBLEM_JSON, UnexpectedErrorMiddleware, install_error_handlers
+from app.openapi import install_openapi
+from app.problems import UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
     catalogue,
@@ -84,6 +85,9 @@ TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
+# The OpenAPI document, Swagger UI, ReDoc and Swagger's OAuth2 page: fixed per process.
+DOCUMENT_PATHS = ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API, with its own settings and engine (from the environment by default):
@@ -105,6 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Docs assets (Swagger UI, ReDoc) are served by this server, never from a CDN, and
     # Swagger's remote validator is off: the docs work inside networks with no internet.
     app = FastAPIOffline(
+        openapi_url=DOCUMENT_PATHS[0],
+        docs_url=DOCUMENT_PATHS[1],
+        redoc_url=DOCUMENT_PATHS[2],
+        swagger_ui_oauth2_redirect_url=DOCUMENT_PATHS[3],
         swagger_ui_parameters={"validatorUrl": None},
         title="Exercise Catalogue API",
         version="1.0.0",
@@ -117,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.resources = resources
     # Innermost: the route template a request matched, for its metrics and log line.
     app.add_middleware(RouteRecorder, routes=app.router.routes)
+    # Inside compression: the documents' tag is of the body as rendered.
+    app.add_middleware(FixedDocumentsMiddleware, paths=DOCUMENT_PATHS)
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestBodyMiddleware)
@@ -175,7 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])
     app.include_router(catalogue.health_router)
     app.mount(MOUNT_PATH, create_fhir_app(resources, app))
-    _document_problems_as_problem_json(app)
+    install_openapi(app)
     return app
 
 
@@ -203,26 +213,3 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
             max_stale_seconds=settings.response_cache_max_stale_seconds,
         )
     return RequestObserver(served, settings=settings)
-
-
-def _document_problems_as_problem_json(app: FastAPI) -> None:
-    """Errors are served as `application/problem+json`, but FastAPI documents a response
-    `model` under the route's `application/json`. Move each problem schema to the media
-    type actually served, so generated clients parse errors into `Problem`."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        for path in schema["paths"].values():
-            for operation in path.values():
-                # The reads are public, and say so (a write names its bearer scheme).
-                operation.setdefault("security", [])
-                for response in operation.get("responses", {}).values():
-                    content = response.get("content", {})
-                    if PROBLEM_JSON in content and "application/json" in content:
-                        content[PROBLEM_JSON] = content.pop("application/json")
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -32,20 +32,45 @@ DEFAULT_LIMIT = 20
 DETAIL_DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
+# What every cursor looks like: URL-safe base64 without padding (`_base64`).
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+
+
+def CURSOR_SCHEMA(schema: dict[str, Any]) -> None:  # noqa: N802 (used as a constant)
+    """`json_schema_extra` of a cursor field: its string (of `string | null`) has the
+    pattern and length of every cursor."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch.update(pattern=CURSOR_PATTERN, maxLength=MAX_CURSOR_LENGTH)
 
 
 class Page(BaseModel, Generic[Item]):
     """The envelope every list shares."""
 
-    items: list[Item]
+    items: list[Item] = Field(description="This page's items, in the list's order.")
     total: int = Field(description="How many items match the query, across all pages.")
     limit: int = Field(description="The page size asked for.")
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
+        description="Pass as `cursor` for the next page; null on the last page.",
+        json_schema_extra=CURSOR_SCHEMA,
     )
 
 
-CURSOR_DESCRIPTION = "`next_cursor` of the previous page."
+CURSOR_DESCRIPTION = (
+    "`next_cursor` of the previous page: an opaque token, only ever copied from an answer "
+    "(URL-safe base64 without padding, signed; a cursor of another list is a 422)."
+)
+
+
+def cursor_field(description: str = CURSOR_DESCRIPTION) -> Any:
+    """The `cursor` query parameter. Its pattern is documented, not checked here:
+    `decode_cursor` refuses any cursor this API did not issue, naming why."""
+    return Field(
+        default=None,
+        max_length=MAX_CURSOR_LENGTH,
+        description=description,
+        json_schema_extra=CURSOR_SCHEMA,
+    )
 
 
 def _page_size(default: int, description: str) -> Any:
@@ -56,9 +81,7 @@ class ListPage(BaseModel):
     """The page of a term list asked for: `limit` and `cursor`."""
 
     limit: int = _page_size(DEFAULT_LIMIT, "Page size, 1..100.")
-    cursor: str | None = Field(
-        default=None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_DESCRIPTION
-    )
+    cursor: str | None = cursor_field()
 
 
 class DetailPage(ListPage):
@@ -76,11 +99,10 @@ class FeedQuery(BaseModel):
     limit: int = Field(
         default=100, ge=1, le=FEED_MAX_LIMIT, description="Page size, 1..1000.", examples=[100]
     )
-    cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="`next_cursor` or `resume_cursor` of an earlier page, or an export's "
-        "`resume_cursor`; none for the whole log from its start.",
+    cursor: str | None = cursor_field(
+        "`next_cursor` or `resume_cursor` of an earlier page, or an export's "
+        "`resume_cursor`; none for the whole log from its start (URL-safe base64 without "
+        "padding, signed; a cursor of another catalogue database is a 422)."
     )
 
 
@@ -111,39 +133,51 @@ def decode_cursor(
     secret: str, fingerprint: str | None, cursor: str, *, foreign: str = FOREIGN_CURSOR
 ) -> list[Any]:
     """The key a cursor carries; `InvalidParameters` if it is malformed, tampered or
-    foreign (issued for another query: `foreign` says what that means here). With no
-    `fingerprint`, any query's cursor passes (its query is checked later)."""
+    foreign (issued for another query: `foreign` says what that means here)."""
+    data = _signed_data(secret, cursor)
+    if data.get("f") != fingerprint:
+        raise _invalid(cursor, foreign)
+    return list(data["k"])
 
-    def invalid(message: str) -> InvalidParameters:
-        return InvalidParameters(
-            f"The cursor is not valid: {message}.",
-            [FieldError(field="cursor", message=message, value=cursor[:64])],
-        )
 
+def check_cursor_signed(secret: str, cursor: str) -> None:
+    """`InvalidParameters` unless `cursor` is one this API issued, for whichever list:
+    what can be checked of it before the list it belongs to is known."""
+    _signed_data(secret, cursor)
+
+
+def _invalid(cursor: str, message: str) -> InvalidParameters:
+    return InvalidParameters(
+        f"The cursor is not valid: {message}.",
+        [FieldError(field="cursor", message=message, value=cursor[:64])],
+    )
+
+
+def _signed_data(secret: str, cursor: str) -> dict[str, Any]:
+    """What a cursor this API signed holds: `f`, its query's fingerprint, and `k`."""
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid("too long")
+        raise _invalid(cursor, "too long")
+    not_ours = _invalid(cursor, "not a cursor this API issued")
     try:
         token = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise invalid("not a cursor this API issued") from None
+        raise not_ours from None
     # One spelling per cursor: what the lenient decoding let through (characters outside
     # the alphabet, `+` and `/`, padding, stray low bits in the last character) is not
     # how `encode_cursor` writes it.
     if _base64(token) != cursor:
-        raise invalid("not a cursor this API issued")
+        raise not_ours
     payload, signature = token[:-16], token[-16:]
     if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
-        raise invalid("not a cursor this API issued")
+        raise not_ours
     # Signed by whoever holds the secret (a public default, unless set): check the shape.
     try:
         data = json.loads(payload)
     except ValueError:
-        raise invalid("not a cursor this API issued") from None
+        raise not_ours from None
     if not isinstance(data, dict) or not isinstance(data.get("k"), list):
-        raise invalid("not a cursor this API issued")
-    if fingerprint is not None and data.get("f") != fingerprint:
-        raise invalid(foreign)
-    return list(data["k"])
+        raise not_ours
+    return data
 
 
 @dataclass(frozen=True)
@@ -225,10 +259,10 @@ class FeedPaging:
     cursor: str | None
 
     def __post_init__(self) -> None:
-        # Malformed or tampered: a 422 now, before anything is read (its database is
-        # known, and checked, only once the query reads it).
+        # Before the validators are checked (a 422 wins over a 304): which database the
+        # cursor is bound to is only known once the read has begun.
         if self.cursor is not None:
-            decode_cursor(self.cursor_secret, None, self.cursor)
+            check_cursor_signed(self.cursor_secret, self.cursor)
 
     def position(self, catalogue_id: str) -> list[Any] | None:
         if self.cursor is None:

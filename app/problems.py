@@ -12,15 +12,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import examples
 from app.errors import (
     CatalogueError,
+    DatabaseNotReady,
     DatabaseUnavailable,
     FieldError,
     Gone,
@@ -41,14 +43,18 @@ PROBLEM_BASE = "https://exercise-catalogue.example/problems/"
 class ParameterError(BaseModel):
     """One bad input: which parameter, what is wrong, and what would be accepted."""
 
-    parameter: str
-    location: str = "query"
+    parameter: str = Field(
+        description="The parameter's name; for a body field, its dotted path (`data.name`)."
+    )
+    location: str = Field(default="query", description="`query`, `path`, `header` or `body`.")
     pointer: str | None = Field(
         default=None, description="For a body field: its JSON Pointer (RFC 6901) in the body."
     )
-    message: str
-    value: Any = None
-    allowed: list[str] | None = None
+    message: str = Field(description="What is wrong with it.")
+    value: Any = Field(default=None, description="The value sent, when it can be shown back.")
+    allowed: list[str] | None = Field(
+        default=None, description="The values that would be accepted, where there is a list."
+    )
 
 
 class Problem(BaseModel):
@@ -56,12 +62,14 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PROBLEM]})
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ParameterError] | None = None
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str = Field(description="The kind of problem, in words: the same for every one.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request.")
+    instance: str | None = Field(default=None, description="The path the request was for.")
+    errors: list[ParameterError] | None = Field(
+        default=None, description="With 422: every bad parameter or body field, at once."
+    )
     deleted_at: datetime | None = Field(
         default=None, description="With 410: when the resource was deleted, if known."
     )
@@ -156,6 +164,18 @@ def _validation_errors(error: RequestValidationError) -> list[ParameterError]:
     return errors
 
 
+def query_field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    """Pydantic's errors of a model of query parameters, as field errors worded as the
+    framework's own validation errors are (for a 422 that also names other problems)."""
+    located = RequestValidationError([{**item, "loc": ("query", *item["loc"])} for item in errors])
+    return [
+        FieldError(
+            field=error.parameter, message=error.message, value=error.value, allowed=error.allowed
+        )
+        for error in _validation_errors(located)
+    ]
+
+
 def _echoable(value: Any) -> bool:
     """Whether a rejected value can be shown back: a scalar that is valid UTF-8."""
     if isinstance(value, str):
@@ -237,8 +257,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
+    @app.exception_handler(ProgrammingError)
     @app.exception_handler(PoolTimeoutError)
     async def database_error(request: Request, error: Exception) -> JSONResponse:
+        if _missing_table(error):
+            # The database answered: it is there, but not migrated.
+            logger.warning("database not migrated: %s", type(error).__name__)
+            return problem_response(
+                503,
+                DatabaseNotReady.title,
+                "The catalogue database answers but is not migrated; try again once it is.",
+                slug=DatabaseNotReady.slug,
+                instance=request.url.path,
+                headers={"Retry-After": "5"},
+            )
+        if isinstance(error, ProgrammingError):
+            return _internal_error(request, logged=True)  # our SQL, not the database
         logger.warning("database unavailable: %s", type(error).__name__)
         return problem_response(
             503,
@@ -255,13 +289,35 @@ def install_error_handlers(app: FastAPI) -> None:
         return _internal_error(request, logged=True)
 
 
+# PostgreSQL's `undefined_table`; SQLite says it in words.
+_UNDEFINED_TABLE = "42P01"
+
+
+def _missing_table(error: Exception) -> bool:
+    """Whether the database answered that a table the catalogue needs does not exist."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == _UNDEFINED_TABLE:
+        return True
+    return isinstance(error, OperationalError) and str(original).startswith("no such table")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """The methods some route answers at this request's path (HEAD wherever GET is)."""
     methods = []
+    # As the app's router saw the request: a mount (the docs' static files) has since
+    # moved its prefix into `root_path`.
+    root_path = request.scope.get("app_root_path", request.scope.get("root_path", ""))
     for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            methods.append(method)
+        scope = {**request.scope, "method": method, "root_path": root_path}
+        for route in request.app.router.routes:
+            if route.matches(scope)[0] != Match.FULL:
+                continue
+            # A mount matches every method; static files answer GET (and HEAD) only.
+            if not isinstance(route, Mount) or (
+                isinstance(route.app, StaticFiles) and method == "GET"
+            ):
+                methods.append(method)
+                break
     if "GET" in methods:
         methods.append("HEAD")
     return sorted(methods)

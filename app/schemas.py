@@ -3,7 +3,7 @@ typed pages of the query functions (`from_page`, `from_listings`)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -18,7 +18,7 @@ from app.models import (
     Proposal,
     Source,
 )
-from app.pagination import Page
+from app.pagination import CURSOR_SCHEMA, Page
 from app.queries.changes import FeedEntry, FeedPage
 from app.queries.conditions import AffectedExerciseRow
 from app.queries.exercises import ListedExercise
@@ -55,21 +55,25 @@ def _utc(value: datetime) -> datetime:
 class DoseRange(BaseModel):
     """A dose as stated by the sources: `min == max` for a single number."""
 
-    min: int = Field(examples=[15])
-    max: int = Field(examples=[30])
+    min: int = Field(description="The smallest amount a source states.", examples=[15])
+    max: int = Field(description="The largest amount a source states.", examples=[30])
 
 
 class Dosage(BaseModel):
     """Only what a source states; every field is null where none does."""
 
-    hold_seconds: DoseRange | None = None
-    reps: DoseRange | None = None
-    sets: DoseRange | None = None
-    rest_seconds: DoseRange | None = None
-    per_day: DoseRange | None = None
-    per_week: DoseRange | None = None
-    duration_seconds: DoseRange | None = None
-    note: str | None = None
+    hold_seconds: DoseRange | None = Field(default=None, description="Seconds to hold each rep.")
+    reps: DoseRange | None = Field(default=None, description="Repetitions per set.")
+    sets: DoseRange | None = Field(default=None, description="Sets per session.")
+    rest_seconds: DoseRange | None = Field(default=None, description="Rest between sets.")
+    per_day: DoseRange | None = Field(default=None, description="Sessions per day.")
+    per_week: DoseRange | None = Field(default=None, description="Sessions per week.")
+    duration_seconds: DoseRange | None = Field(
+        default=None, description="How long a session lasts, in seconds."
+    )
+    note: str | None = Field(
+        default=None, description="What the sources say of the dose, and what they leave out."
+    )
 
 
 BASIS_DESCRIPTION = (
@@ -80,35 +84,54 @@ BASIS_DESCRIPTION = (
 
 
 class PhaseMembership(BaseModel):
-    phase: PhaseSlug
+    """The exercise's place in one rehab phase."""
+
+    phase: PhaseSlug = Field(description="The phase's slug.")
     order: int = Field(description="Place in the phase's progression (lower comes first).")
     caution: bool = Field(description="Use with caution in this phase.")
     basis: PhaseBasis = Field(description=BASIS_DESCRIPTION)
-    note: str | None
+    note: str | None = Field(
+        description="Why the exercise is in this phase, or how to use it there."
+    )
 
 
 class ContraindicationOut(BaseModel):
+    """What to do about the exercise when a condition is present."""
+
     condition: str = Field(description="Condition slug.", examples=["acute-hamstring-strain"])
     severity: Severity = Field(
         description="`avoid`: do not do this exercise with the condition; `caution`: may be "
         "done, modified as the note says; `stop`: may be done, but stop at once (and seek "
         "the advice the note names) if the condition appears or worsens during it."
     )
-    note: str
+    note: str = Field(description="What to do instead or watch for, as the sources advise.")
 
     @classmethod
     def from_row(cls, row: Contraindication) -> "ContraindicationOut":
         return cls(condition=row.condition.slug, severity=row.severity, note=row.note)
 
 
+EVIDENCE_FIELD = "The field of the exercise the quote backs (`phase`, `goal`, `dosage`...)."
+STANCE = (
+    "How the quote bears on the claim: it `supports` it, `cautions` about it, or `contradicts` it."
+)
+START = (
+    "Where the quote starts in the source document's text: a character index (Python "
+    "string index, 0-based, counting Unicode code points, not bytes)."
+)
+END = "Where the quote ends: the character index just past its last character."
+
+
 class EvidenceOut(BaseModel):
+    """A verbatim quote from a source, and the claim about the exercise it bears on."""
+
     source: str = Field(description="Source slug.")
-    field: EvidenceField
+    field: EvidenceField = Field(description=EVIDENCE_FIELD)
     subject: str | None = Field(description="The phase, goal or condition the claim is about.")
-    stance: Stance
+    stance: Stance = Field(description=STANCE)
     quote: str = Field(description="Verbatim: equals the document's text[start:end].")
-    start: int
-    end: int
+    start: int = Field(description=START)
+    end: int = Field(description=END)
     text_quality: TextQuality = Field(
         description="`garbled` when the quote lies in a machine-scrambled part of the "
         "document (no claim rests on such a quote alone), else `clear`."
@@ -116,15 +139,17 @@ class EvidenceOut(BaseModel):
 
 
 class ExerciseBase(BaseModel):
-    slug: str = Field(examples=["lying-hamstring-stretch"])
-    name: str
-    summary: str
-    category: Category
-    position: Position | None
-    difficulty: Difficulty
-    equipment: list[str] = Field(examples=[["towel"]])
+    slug: str = Field(description="The exercise's URL id.", examples=["lying-hamstring-stretch"])
+    name: str = Field(description="The exercise's name.")
+    summary: str = Field(description="What the exercise is and what it is for, in brief.")
+    category: Category = Field(description="Kind of exercise.")
+    position: Position | None = Field(description="Body position; null where none applies.")
+    difficulty: Difficulty = Field(description="How hard the exercise is.")
+    equipment: list[str] = Field(
+        description="Equipment needed, sorted (`none` for none).", examples=[["towel"]]
+    )
     goals: list[str] = Field(description="Goal slugs.")
-    updated_at: datetime
+    updated_at: datetime = Field(description="When the exercise last changed (UTC).")
     version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
 
@@ -133,9 +158,8 @@ class ExerciseItem(ExerciseBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.EXERCISE_ITEM]})
 
-    phases: list[PhaseSlug]
+    phases: list[PhaseSlug] = Field(description="Slugs of the phases it belongs to, in order.")
     cautions: list[ContraindicationOut] | None = Field(
-        default=None,
         description="With `safe_for`: the `caution` and `stop` rules for those conditions "
         "(empty if none); null when `safe_for` was not given.",
     )
@@ -156,21 +180,25 @@ class ExerciseDetail(ExerciseBase):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.EXERCISE_DETAIL]})
 
     aliases: list[str] = Field(description="Other names people know the exercise by.")
-    body_regions: list[str]
-    instructions: list[str]
+    body_regions: list[str] = Field(description="Body regions worked, sorted.")
+    instructions: list[str] = Field(description="The steps, in order.")
     instructions_basis: InstructionsBasis = Field(
         description="`sourced`: a source describes how to do it (see the `instructions` "
         "evidence); `editorial`: the sources only name it, and the steps are the editors' "
         "standard description, to be checked by a clinician."
     )
-    cues: list[str]
+    cues: list[str] = Field(description="What to keep in mind while doing it.")
     mistakes: list[str] = Field(description="Technique errors to avoid.")
-    dosage: Dosage
-    phases: list[PhaseMembership]
-    contraindications: list[ContraindicationOut]
+    dosage: Dosage = Field(description="How much, how long and how often, as sources state.")
+    phases: list[PhaseMembership] = Field(description="The phases it belongs to, in order.")
+    contraindications: list[ContraindicationOut] = Field(
+        description="Conditions under which to avoid it, take care, or stop: by condition slug."
+    )
     progressions: list[str] = Field(description="Slugs of harder exercises this leads on to.")
     regressions: list[str] = Field(description="Slugs of easier exercises that lead to this.")
-    evidence: list[EvidenceOut]
+    evidence: list[EvidenceOut] = Field(
+        description="The quotes behind the exercise's claims, in the order they were recorded."
+    )
 
     @classmethod
     def from_row(cls, row: Exercise) -> "ExerciseDetail":
@@ -245,18 +273,22 @@ def _detail(
 
 
 class ExerciseRef(BaseModel):
-    slug: str
-    name: str
+    """An exercise, by slug and name."""
+
+    slug: str = Field(description="The exercise's slug.")
+    name: str = Field(description="The exercise's name.")
 
 
 class PhaseOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PHASE]})
 
-    slug: PhaseSlug
-    name: str
-    description: str
-    order: int
-    criteria_to_progress: str
+    slug: PhaseSlug = Field(description="The phase's URL id.")
+    name: str = Field(description="The phase's name.")
+    description: str = Field(description="What the phase is, and what is done in it.")
+    order: int = Field(description="The phase's place in rehab: 1 comes first.")
+    criteria_to_progress: str = Field(
+        description="When to move on to the next phase, as far as the sources say."
+    )
     version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
     @classmethod
@@ -265,10 +297,14 @@ class PhaseOut(BaseModel):
 
 
 class PhaseExercise(ExerciseRef):
-    order: int
-    caution: bool
+    """An exercise of a phase, with its place in the phase."""
+
+    order: int = Field(description="Place in the phase's progression (lower comes first).")
+    caution: bool = Field(description="Use with caution in this phase.")
     basis: PhaseBasis = Field(description=BASIS_DESCRIPTION)
-    note: str | None
+    note: str | None = Field(
+        description="Why the exercise is in this phase, or how to use it there."
+    )
 
 
 NEXT_CURSOR = "Pass as `cursor` for the next page of {list}; null on the last page."
@@ -283,7 +319,9 @@ class PhaseDetail(PhaseOut):
         description="One page of the phase's exercises, in progression order (`order`, then slug)."
     )
     exercises_total: int = Field(description="How many exercises the phase has, on all pages.")
-    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
+    next_cursor: str | None = Field(
+        description=NEXT_CURSOR.format(list="`exercises`"), json_schema_extra=CURSOR_SCHEMA
+    )
 
     @classmethod
     def from_page(
@@ -296,9 +334,9 @@ class PhaseDetail(PhaseOut):
 class _Term(BaseModel):
     """What a goal and a condition both have."""
 
-    slug: str
-    name: str
-    description: str
+    slug: str = Field(description="URL id.")
+    name: str = Field(description="Name.")
+    description: str = Field(description="What it means in this catalogue.")
     version: int = Field(description="1 when created, one more on every change.", examples=[1])
 
 
@@ -319,7 +357,9 @@ class GoalDetail(GoalOut):
         description="One page of the exercises serving the goal, by name (then slug)."
     )
     exercises_total: int = Field(description="How many exercises serve the goal, on all pages.")
-    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
+    next_cursor: str | None = Field(
+        description=NEXT_CURSOR.format(list="`exercises`"), json_schema_extra=CURSOR_SCHEMA
+    )
 
     @classmethod
     def from_page(
@@ -343,8 +383,13 @@ class ConditionOut(_Term):
 
 
 class AffectedExercise(ExerciseRef):
-    severity: Severity
-    note: str
+    """An exercise a condition affects, and how."""
+
+    severity: Severity = Field(
+        description="`avoid` it with the condition, do it with `caution`, or `stop` at once "
+        "if the condition appears."
+    )
+    note: str = Field(description="What to do instead or watch for, as the sources advise.")
 
 
 class ConditionDetail(ConditionOut):
@@ -359,7 +404,9 @@ class ConditionDetail(ConditionOut):
     exercises_total: int = Field(
         description="How many exercises the condition affects, on all pages."
     )
-    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`exercises`"))
+    next_cursor: str | None = Field(
+        description=NEXT_CURSOR.format(list="`exercises`"), json_schema_extra=CURSOR_SCHEMA
+    )
 
     @classmethod
     def from_page(
@@ -372,15 +419,17 @@ class ConditionDetail(ConditionOut):
 class SourceOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.SOURCE]})
 
-    slug: str
-    title: str
-    kind: SourceKind
-    author: str | None
-    publisher: str | None
-    file: str
-    sha256: str
-    credibility_notes: list[str]
-    garbled_regions: list[tuple[int, int]] = Field(
+    slug: str = Field(description="The source's URL id.")
+    title: str = Field(description="The document's title.")
+    kind: SourceKind = Field(description="What sort of document it is.")
+    author: str | None = Field(description="Who wrote it, as the document names them.")
+    publisher: str | None = Field(description="Who published it.")
+    file: str = Field(description="The document's file name in the catalogue's sources.")
+    sha256: str = Field(description="SHA-256 of the document's text, as UTF-8 (hex).")
+    credibility_notes: list[str] = Field(
+        description="The editors' notes on how far to trust the source, and why."
+    )
+    garbled_regions: list[Annotated[list[int], Field(min_length=2, max_length=2)]] = Field(
         description="[start, end) character ranges (Python string indices, as for evidence) "
         "where the scraped text is machine-scrambled."
     )
@@ -392,14 +441,19 @@ class SourceOut(BaseModel):
 
 
 class SourceEvidence(BaseModel):
+    """A quote from this source, and the exercise and claim it bears on."""
+
     exercise: str = Field(description="Exercise slug.")
-    field: EvidenceField
-    subject: str | None
-    stance: Stance
-    quote: str
-    start: int
-    end: int
-    text_quality: TextQuality
+    field: EvidenceField = Field(description=EVIDENCE_FIELD)
+    subject: str | None = Field(description="The phase, goal or condition the claim is about.")
+    stance: Stance = Field(description=STANCE)
+    quote: str = Field(description="Verbatim: equals the document's text[start:end].")
+    start: int = Field(description=START)
+    end: int = Field(description=END)
+    text_quality: TextQuality = Field(
+        description="`garbled` when the quote lies in a machine-scrambled part of the "
+        "document, else `clear`."
+    )
 
 
 class SourceDetail(SourceOut):
@@ -417,7 +471,9 @@ class SourceDetail(SourceOut):
         "`/v1/exercises?source={slug}` lists every exercise citing the source, with paging."
     )
     exercises_total: int = Field(description="How many exercises cite this source in all.")
-    next_cursor: str | None = Field(description=NEXT_CURSOR.format(list="`evidence`"))
+    next_cursor: str | None = Field(
+        description=NEXT_CURSOR.format(list="`evidence`"), json_schema_extra=CURSOR_SCHEMA
+    )
 
     @classmethod
     def from_page(cls, page: SourceDetailPage, *, next_cursor: str | None) -> "SourceDetail":
@@ -431,8 +487,8 @@ class HistoryEntry(BaseModel):
     """One change to a resource, as the change log records it."""
 
     version: int = Field(description="The version the change left the resource at.")
-    action: ChangeAction
-    changed_at: datetime
+    action: ChangeAction = Field(description="`created`, `updated` or `deleted`.")
+    changed_at: datetime = Field(description="When (UTC).")
     author: str = Field(
         description="Who made the change: the name of the proposing key, or `seed` for "
         "the catalogue files."
@@ -458,14 +514,14 @@ class ChangeOut(BaseModel):
     """One change in the change feed."""
 
     seq: int = Field(description="The change's place in the log: ascending, unique.")
-    kind: ResourceKind
-    slug: str
+    kind: ResourceKind = Field(description="What kind of resource changed.")
+    slug: str = Field(description="The resource's slug.")
     action: ChangeAction = Field(
         description="`created`, `updated` or `deleted`; a deletion stays in the feed "
         "as a tombstone. A slug deleted and created again has both."
     )
     version: int = Field(description="The version the change left the resource at.")
-    changed_at: datetime
+    changed_at: datetime = Field(description="When (UTC).")
 
     @classmethod
     def from_entry(cls, entry: FeedEntry) -> "ChangeOut":
@@ -485,7 +541,8 @@ class ChangeFeed(Page[ChangeOut]):
     total: int = Field(description="How many changes the log holds, on all pages.")
     resume_cursor: str = Field(
         description="Always present: pass as `cursor` later to get only the changes made "
-        "after this page (on the last page, poll with it)."
+        "after this page (on the last page, poll with it).",
+        json_schema_extra=CURSOR_SCHEMA,
     )
 
     @classmethod
@@ -504,11 +561,12 @@ class ChangeFeed(Page[ChangeOut]):
 class ExportHeader(BaseModel):
     """The first line of an export."""
 
-    kind: Literal["catalogue"] = "catalogue"
+    kind: Literal["catalogue"] = Field(default="catalogue", description="Always `catalogue`.")
     version: str = Field(description="The catalogue version the export is a copy of.")
-    updated_at: datetime
+    updated_at: datetime = Field(description="When that version was made (UTC).")
     resume_cursor: str = Field(
-        description="Pass as `cursor` to `GET /v1/changes` for the changes made after this export."
+        description="Pass as `cursor` to `GET /v1/changes` for the changes made after this export.",
+        json_schema_extra=CURSOR_SCHEMA,
     )
 
 
@@ -520,9 +578,11 @@ class ProposalIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [examples.PROPOSAL_IN]}
     )
 
-    kind: ResourceKind
-    action: ProposalAction
-    slug: str = Field(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH)
+    kind: ResourceKind = Field(description="What kind of resource to change.")
+    action: ProposalAction = Field(description="`create`, `update` or `delete` it.")
+    slug: str = Field(
+        pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, description="The resource's slug."
+    )
     base_version: int | None = Field(
         default=None,
         ge=1,
@@ -544,11 +604,15 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    reason: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="Why, for the author."
+    )
 
 
 class RejectionIn(DecisionIn):
-    reason: str = Field(min_length=1, max_length=2000)
+    """A reviewer's rejection: why is required."""
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why, for the author.")
 
 
 class ProposalOut(BaseModel):
@@ -556,11 +620,13 @@ class ProposalOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.PROPOSAL]})
 
-    id: int
-    kind: ResourceKind
-    action: ProposalAction
-    slug: str
-    base_version: int | None
+    id: int = Field(description="The proposal's id.")
+    kind: ResourceKind = Field(description="What kind of resource it changes.")
+    action: ProposalAction = Field(description="`create`, `update` or `delete`.")
+    slug: str = Field(description="The resource's slug.")
+    base_version: int | None = Field(
+        description="The resource's version it was made against; null to create."
+    )
     data: dict[str, Any] | None = Field(
         description="The proposed resource in the seed format (a source's document text "
         "is left out: see `document_sha256`)."
@@ -568,13 +634,15 @@ class ProposalOut(BaseModel):
     document_sha256: str | None = Field(
         default=None, description="A proposed source's document's SHA-256."
     )
-    reason: str
-    status: ProposalStatus
+    reason: str = Field(description="Why, as its author says.")
+    status: ProposalStatus = Field(
+        description="`open` until a reviewer approves or rejects it, or its author withdraws it."
+    )
     author: str = Field(description="The name of the key that proposed it.")
-    created_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
+    created_at: datetime = Field(description="When it was proposed (UTC).")
+    decided_by: str | None = Field(description="The name of the key that decided it.")
+    decided_at: datetime | None = Field(description="When it was decided (UTC).")
+    decision_reason: str | None = Field(description="Why, as the reviewer says.")
 
     @classmethod
     def from_row(cls, row: Proposal) -> "ProposalOut":
@@ -610,12 +678,14 @@ class ProposalDetail(ProposalOut):
 
 
 class CatalogueCounts(BaseModel):
-    exercises: int
-    phases: int
-    goals: int
-    conditions: int
-    sources: int
-    evidence: int
+    """How many of each thing the catalogue holds."""
+
+    exercises: int = Field(description="Exercises.")
+    phases: int = Field(description="Rehab phases.")
+    goals: int = Field(description="Goals.")
+    conditions: int = Field(description="Conditions.")
+    sources: int = Field(description="Source documents.")
+    evidence: int = Field(description="Quotes from the sources, over all exercises.")
 
 
 class CatalogueInfo(BaseModel):
@@ -623,11 +693,15 @@ class CatalogueInfo(BaseModel):
 
     version: str = Field(description="Changes whenever the content changes.")
     updated_at: datetime = Field(description="When the content last changed.")
-    counts: CatalogueCounts
+    counts: CatalogueCounts = Field(description="How many of each thing it holds.")
 
 
 class Health(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.HEALTH]})
 
-    status: str
-    checks: dict[str, str] = {}
+    status: str = Field(description="`ok`.")
+    checks: dict[str, str] = Field(
+        default={},
+        description="For readiness: each check and its result (`database`, and the "
+        "`migrations` revision the database is at).",
+    )

@@ -1,16 +1,21 @@
 """GET /v1/catalogue, /healthz, /readyz, and errors outside any resource."""
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.testclient import TestClient
 
 from app.database import snapshot_engine
+from app.main import create_app
 from app.queries.catalogue import head_revision
 from app.queries.revision import RevisionMemo
 from app.seeding.reading import Catalogue
 from app.seeding.writing import seed_catalogue
+from app.settings import get_settings
 from tests.helpers import assert_problem
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
@@ -50,7 +55,42 @@ class TestReadyz:
     def test_not_ready_when_migrations_are_behind(self, client, session):
         session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
         body = assert_problem(client.get("/readyz"), 503)
-        assert "older" in body["detail"]
+        assert body["title"] == "Database not ready"
+        assert body["detail"] == (
+            "The database answers but its migrations are not at head "
+            f"(older != {head_revision()}; run `catalogue migrate`)."
+        )
+
+
+class TestUnmigratedDatabase:
+    """A database that answers but holds no schema is not said to be unreachable."""
+
+    @pytest.fixture
+    def unmigrated(self, databases, database_kind, monkeypatch) -> Iterator[TestClient]:
+        monkeypatch.setenv("DATABASE_URL", databases.create(database_kind))
+        get_settings.cache_clear()
+        app = create_app()
+        with TestClient(app) as client:
+            yield client
+        app.state.resources.engine.dispose()
+        get_settings.cache_clear()
+
+    def test_readiness_says_it_is_not_migrated(self, unmigrated):
+        response = unmigrated.get("/readyz")
+        body = assert_problem(response, 503)
+        assert body["type"].endswith("/database-not-ready")
+        assert body["detail"] == (
+            "The database answers but is not migrated: no migration has been applied "
+            f"(head is {head_revision()}; run `catalogue migrate`)."
+        )
+        assert response.headers["retry-after"] == "5"
+
+    def test_a_read_says_it_is_not_migrated(self, unmigrated):
+        body = assert_problem(unmigrated.get("/v1/catalogue"), 503)
+        assert body["title"] == "Database not ready"
+        assert body["detail"] == (
+            "The catalogue database answers but is not migrated; try again once it is."
+        )
 
 
 class TestUnknownRoutes:
@@ -67,6 +107,22 @@ class TestUnknownRoutes:
         assert_problem(response, 405)
         assert response.headers["allow"] == "GET, HEAD, POST"
         assert client.patch("/v1/proposals/7").headers["allow"] == "DELETE, GET, HEAD"
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/openapi.json",
+            "/docs",
+            "/redoc",
+            "/healthz",
+            "/static-offline-docs/redoc.standalone.js",
+        ],
+    )
+    def test_the_docs_and_their_files_answer_get_and_head(self, client, path):
+        response = client.post(path)
+        body = assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, HEAD"
+        assert body["detail"] == "POST is not allowed here; allowed: GET, HEAD."
 
 
 class TestRevisionMemo:

@@ -449,6 +449,68 @@ class TestListExercises:
     def test_bad_input_is_a_422_problem(self, client, params, parameter):
         assert_problem(client.get("/v1/exercises", params=params), 422, parameter)
 
+    def test_every_problem_of_a_request_is_reported_at_once(self, client, catalogue):
+        """Invalid values, unknown slugs (which take the catalogue to find) and a bad
+        cursor, in one 422, each named with its value."""
+        response = client.get(
+            "/v1/exercises",
+            params={"goal": "levitation", "limit": 500, "source": "nope", "cursor": "x!"},
+        )
+        body = assert_problem(response, 422)
+        assert body["detail"] == "Invalid value(s) for: cursor, goal, limit, source."
+        goals = sorted(goal.slug for goal in catalogue.goals)
+        sources = sorted(source.slug for source in catalogue.sources)
+        assert body["errors"] == [
+            {
+                "parameter": "limit",
+                "location": "query",
+                "message": "Input should be less than or equal to 100",
+                "value": "500",
+            },
+            {
+                "parameter": "cursor",
+                "location": "query",
+                "message": "not a cursor this API issued",
+                "value": "x!",
+            },
+            {
+                "parameter": "goal",
+                "location": "query",
+                "message": f"unknown value; allowed: {', '.join(goals)}",
+                "value": "levitation",
+                "allowed": goals,
+            },
+            {
+                "parameter": "source",
+                "location": "query",
+                "message": f"unknown value; allowed: {', '.join(sources)}",
+                "value": "nope",
+                "allowed": sources,
+            },
+        ]
+
+    def test_unknown_slugs_of_several_filters_are_reported_together(self, client):
+        body = assert_problem(
+            client.get("/v1/exercises", params={"goal": "levitation", "equipment": "trampoline"}),
+            422,
+        )
+        assert body["detail"] == "Invalid value(s) for: equipment, goal."
+        assert [(e["parameter"], e["value"]) for e in body["errors"]] == [
+            ("goal", "levitation"),
+            ("equipment", "trampoline"),
+        ]
+
+    def test_bad_parameters_get_no_304(self, client):
+        response = client.get(
+            "/v1/exercises",
+            params={"goal": "levitation", "limit": 0},
+            headers={"If-None-Match": "*"},
+        )
+        assert [e["parameter"] for e in assert_problem(response, 422)["errors"]] == [
+            "limit",
+            "goal",
+        ]
+
     def test_limit_at_the_bounds(self, client):
         assert len(client.get("/v1/exercises", params={"limit": 1}).json()["items"]) == 1
         assert client.get("/v1/exercises", params={"limit": 100}).json()["limit"] == 100

@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "http",
         (
             "app.conditional",
+            "app.openapi",
             "app.pagination",
             "app.schemas",
             "app.fhir.resources",

@@ -197,10 +197,18 @@ class TestExport:
             "headers"
         ].keys()
         assert "Retry-After" in operation["responses"]["503"]["headers"]
-        assert [p["name"] for p in operation["parameters"]] == ["If-None-Match"]
+        assert [p["name"] for p in operation["parameters"]] == [
+            "If-None-Match",
+            "If-Modified-Since",
+        ]
         feed = client.get("/openapi.json").json()["paths"]["/v1/changes"]["get"]
         assert "Link" in feed["responses"]["200"]["headers"]
-        assert {p["name"] for p in feed["parameters"]} == {"limit", "cursor"}
+        assert {p["name"] for p in feed["parameters"]} == {
+            "limit",
+            "cursor",
+            "If-None-Match",
+            "If-Modified-Since",
+        }
 
 
 def propose_summary_and_approve(client: TestClient, keys: Any, summary: str = "Edited.") -> None:

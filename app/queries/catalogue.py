@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlmodel import Session, SQLModel, select
 
-from app.errors import DatabaseUnavailable
+from app.errors import DatabaseNotReady
 from app.models import Condition, Evidence, Exercise, Goal, Phase, Source
 from app.queries.revision import get_revision
 from app.settings import PROJECT_ROOT
@@ -46,9 +46,20 @@ def head_revision() -> str | None:
 
 
 def check_ready(session: Session, *, expected_revision: str | None) -> None:
-    """Raise `DatabaseUnavailable` unless the database answers, is migrated and seeded."""
+    """Raise `DatabaseNotReady` unless the database is migrated to head and seeded (an
+    unreachable one raises the driver's error, answered as `DatabaseUnavailable`)."""
+    # Asked first: selecting from a missing table is an error, and on PostgreSQL one
+    # that aborts the transaction.
+    if not sa.inspect(session.connection()).has_table("alembic_version"):
+        raise DatabaseNotReady(
+            f"The database answers but is not migrated: no migration has been applied "
+            f"(head is {expected_revision}; run `catalogue migrate`)."
+        )
     current = session.exec(sa.text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
     if current is None or current[0] != expected_revision:
         found = current[0] if current else "none"
-        raise DatabaseUnavailable(f"Migrations not at head ({found} != {expected_revision}).")
+        raise DatabaseNotReady(
+            f"The database answers but its migrations are not at head ({found} != "
+            f"{expected_revision}; run `catalogue migrate`)."
+        )
     get_revision(session)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
-from app.errors import unknown_values
+from app.errors import FieldError, InvalidParameters, invalid_parameters, unknown_value_errors
 from app.models import (
     Contraindication,
     Evidence,
@@ -80,15 +80,29 @@ def without_retired(
 def check_known_values(
     session: Session, filters: ExerciseFilters, term_ids: dict[str, dict[str, int]]
 ) -> None:
-    """Unknown slugs in open vocabularies are a 422 listing the allowed values."""
+    """Unknown slugs in open vocabularies are a 422 listing the allowed values (of every
+    filter with one, at once)."""
+    errors = unknown_filter_values(session, filters, term_ids)
+    if errors:
+        fields = list(dict.fromkeys(error.field for error in errors))
+        if len(fields) > 1:
+            raise invalid_parameters(errors)
+        bad = ", ".join(str(error.value) for error in errors)
+        raise InvalidParameters(f"Unknown value(s) for '{fields[0]}': {bad}.", errors)
+
+
+def unknown_filter_values(
+    session: Session, filters: ExerciseFilters, term_ids: dict[str, dict[str, int]]
+) -> list[FieldError]:
+    """An error for each slug of an open vocabulary that the catalogue does not have."""
+    errors: list[FieldError] = []
     terms = [
         ("goal", filters.goal, "goal"),
         ("source", filters.source, "source"),
         ("safe_for", filters.safe_for, "condition"),
     ]
     for field, values, kind in terms:
-        if not set(values) <= term_ids[kind].keys():
-            raise unknown_values(field, values, list(term_ids[kind]))
+        errors += unknown_value_errors(field, values, list(term_ids[kind]))
     # Equipment and body regions are plain values on the links, not terms with ids.
     link_values = [
         ("equipment", filters.equipment, ExerciseEquipment.equipment),
@@ -100,7 +114,8 @@ def check_known_values(
         found = set(session.exec(select(column).where(col(column).in_(values)).distinct()).all())
         if found != set(values):
             allowed = session.exec(select(column).distinct()).all()
-            raise unknown_values(field, values, list(allowed))
+            errors += unknown_value_errors(field, values, list(allowed))
+    return errors
 
 
 def filter_conditions(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from app.errors import FieldError
 from app.models import (
     Condition,
     Contraindication,
@@ -24,6 +25,7 @@ from app.queries.exercise_filters import (
     ExerciseFilters,
     check_known_values,
     filter_conditions,
+    unknown_filter_values,
     without_retired,
 )
 from app.queries.exercise_order import Ordering, json_key
@@ -83,6 +85,14 @@ _LISTED_COLUMNS = (
     .scalar_subquery()
     .label("equipment"),
 )
+
+
+def filter_value_errors(session: Session, *, filters: ExerciseFilters) -> list[FieldError]:
+    """The errors `list_exercises` would find in `filters`' slugs, without reading a page:
+    for a request whose other parameters are invalid, so one answer names them all."""
+    facts = revision_facts(session)
+    filters = without_retired(filters, facts.terms.retired)
+    return unknown_filter_values(session, filters, facts.terms.ids)
 
 
 def list_exercises(

@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from app.errors import DatabaseUnavailable
+from app.errors import DatabaseNotReady
 from app.models import CatalogueState, Condition, Goal, Phase, RetiredSlug, Source
 
 Counted = TypeVar("Counted")
@@ -57,7 +57,7 @@ def get_revision(session: Session) -> CatalogueRevision:
         return cast(CatalogueRevision, known[1])
     row = session.connection().execute(_STATE).first()
     if row is None:
-        raise DatabaseUnavailable("The catalogue has not been seeded yet.")
+        raise DatabaseNotReady("The database answers but the catalogue has not been seeded yet.")
     revision = CatalogueRevision(
         version=row.version, updated_at=row.updated_at, last_change=row.last_change
     )

@@ -25,7 +25,12 @@ async def get_catalogue_route(reader: CatalogueReaderDep) -> CatalogueInfo:
     )
 
 
-@health_router.get("/healthz", operation_id="getLiveness", summary="Liveness")
+@health_router.get(
+    "/healthz",
+    operation_id="getLiveness",
+    summary="Liveness",
+    responses={414: READ_RESPONSES[414]},
+)
 def healthz(response: Response) -> Health:
     """The process is up. Does not touch the database, so a database outage does not
     get the process restarted."""
@@ -37,7 +42,14 @@ def healthz(response: Response) -> Health:
     "/readyz",
     operation_id="getReadiness",
     summary="Readiness",
-    responses={503: {"description": "Database unreachable, not migrated or not seeded."}},
+    responses={
+        414: READ_RESPONSES[414],
+        503: {
+            **READ_RESPONSES[503],
+            "description": "Not ready: the database cannot be reached, is not migrated to "
+            "head, or holds no catalogue yet (`detail` says which).",
+        },
+    },
 )
 async def readyz(response: Response, session: PrimarySessionDep) -> Health:
     """Ready to serve: the database answers, its migrations are at head and the

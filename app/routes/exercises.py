@@ -6,12 +6,25 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
-from app.dependencies import CatalogueReaderDep, ResourcesDep
-from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page, Paging
+from app.database import read_in_thread
+from app.dependencies import CatalogueReaderDep, ResourcesDep, SessionDep
+from app.errors import FieldError, InvalidParameters, invalid_parameters
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, cursor_field
+from app.problems import query_field_errors
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
-from app.queries.exercises import get_exercise, list_exercises
+from app.queries.exercises import filter_value_errors, get_exercise, list_exercises
 from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import (
@@ -87,11 +100,36 @@ class ExerciseListParameters(BaseModel):
     limit: int = Field(
         default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
     )
-    cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="`next_cursor` of the previous page.",
-    )
+    cursor: str | None = cursor_field()
+
+    # What was invalid: the parameters above hold the valid ones (see `_keep_the_valid`).
+    _invalid: list[ErrorDetails] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_the_valid(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Every problem of a request is reported at once, unknown slugs included, and
+        those take the catalogue to find: so an invalid parameter does not stop
+        validation here. The parameters validated are kept, the others left at their
+        defaults, and the errors recorded for `exercise_list_query` to report with
+        whatever the catalogue finds wrong in the valid ones."""
+        try:
+            return handler(data)
+        except ValidationError as error:
+            if not isinstance(data, dict):
+                raise
+            errors = error.errors(include_url=False)
+            invalid = {item["loc"][0] for item in errors if item["loc"]}
+            try:
+                kept = handler({name: value for name, value in data.items() if name not in invalid})
+            except ValidationError:
+                raise error from None
+            kept._invalid = errors
+            return kept
+
+    @property
+    def invalid(self) -> list[ErrorDetails]:
+        return self._invalid
 
     @field_validator("updated_since", mode="before")
     @classmethod
@@ -127,19 +165,30 @@ async def exercise_list_query(
     request: Request,
     response: Response,
     resources: ResourcesDep,
+    session: SessionDep,
     parameters: Annotated[ExerciseListParameters, Query()],
 ) -> ExerciseListQuery:
+    """The list asked for, or one 422 naming every bad parameter: invalid ones, a cursor
+    this API did not issue for this query, and slugs the catalogue does not have."""
     filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
+    errors: list[FieldError] = query_field_errors(parameters.invalid)
     # A cursor belongs to the filters and sort order it was issued for.
     query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
-    paging = Paging.of(
-        request,
-        response,
-        cursor_secret=resources.settings.cursor_secret,
-        query=query,
-        limit=parameters.limit,
-        cursor=parameters.cursor,
-    )
+    try:
+        paging = Paging.of(
+            request,
+            response,
+            cursor_secret=resources.settings.cursor_secret,
+            query=query,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
+        )
+    except InvalidParameters as error:
+        errors += error.errors or []
+    if errors:
+        # Not through the reader: a request with bad parameters gets no 304.
+        errors += await read_in_thread(session, filter_value_errors, filters=filters)
+        raise invalid_parameters(errors)
     return ExerciseListQuery(filters, parameters.sort, paging)
 
 

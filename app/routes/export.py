@@ -46,23 +46,6 @@ router = APIRouter(prefix="/v1/export", tags=["sync"])
     summary="Export the whole catalogue",
     response_class=Response,
     responses=EXPORT_RESPONSES,
-    openapi_extra={
-        "parameters": [
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "required": False,
-                "description": "The ETag of an export the client holds: 304 while the "
-                "catalogue version is the same.",
-                "schema": {
-                    "type": "string",
-                    "examples": [
-                        'W/"259a946c84055615b5239dcebf197e67a64dc027f49762100efb19bddf419c41"'
-                    ],
-                },
-            }
-        ]
-    },
 )
 async def export_catalogue_route(export: CatalogueExportDep) -> Response:
     """The whole catalogue as `application/x-ndjson`, streamed from one consistent
