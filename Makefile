@@ -25,7 +25,7 @@ typecheck: $(VENV)/.installed
 pytest: $(VENV)/.installed node_modules/.installed
 	scripts/ensure-debian-package /usr/bin/chromium chromium "the docs browser test"
 	scripts/ensure-debian-package /usr/bin/wrk wrk "the benchmark smoke test"
-	$(BIN)/pytest -n auto --maxprocesses 4 $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

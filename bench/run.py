@@ -339,6 +339,9 @@ class BackgroundWrites:
         self.done = 0
         self.errors: list[str] = []
         self._stop = threading.Event()
+        # Writes run only while active: the reads are measured with and without them,
+        # turn about, so that the machine's drift hits both alike.
+        self.active = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> "BackgroundWrites":
@@ -348,19 +351,34 @@ class BackgroundWrites:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
+        self.active.set()
         self._thread.join(timeout=30)
-        self.seconds = time.monotonic() - self.started
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Writes at the rate asked for, while inside."""
+        started = time.monotonic()
+        self.active.set()
+        try:
+            yield
+        finally:
+            self.active.clear()
+            self.seconds += time.monotonic() - started
+
+    seconds = 0.0
 
     def _run(self) -> None:
         with httpx2.Client(base_url=self.base_url, timeout=30) as client:
-            next_at = time.monotonic()
             while not self._stop.is_set():
-                try:
-                    self._write(client)
-                except (httpx2.HTTPError, RuntimeError) as error:
-                    self.errors.append(str(error)[:200])
-                next_at += self.interval
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
+                self.active.wait()
+                next_at = time.monotonic()
+                while self.active.is_set() and not self._stop.is_set():
+                    try:
+                        self._write(client)
+                    except (httpx2.HTTPError, RuntimeError) as error:
+                        self.errors.append(str(error)[:200])
+                    next_at += self.interval
+                    self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def _write(self, client: httpx2.Client) -> None:
         # With a key the read bypasses the response cache, which may be a write behind.
@@ -453,7 +471,10 @@ def measure_database(
                             connections=arguments.connections,
                             headers=headers,
                         )
-                        loads, ratios = [], []
+                        loads: list[Load] = []
+                        ratios: list[float] = []
+                        written: list[Load] = []
+                        written_ratios: list[float] = []
                         for _ in range(arguments.repeat):
                             top = run_wrk(
                                 ceiling.base_url + "/",
@@ -466,23 +487,44 @@ def measure_database(
                                 connections=arguments.connections,
                                 headers=headers,
                             )
-                            if load.failures:
-                                failures.append(
-                                    f"{kind} {endpoint.name}: {load.failures} failed responses "
-                                    "(non-2xx/3xx or socket errors)"
+                            runs = [(load, loads, ratios)]
+                            if isinstance(writes, BackgroundWrites):
+                                with writes.running():
+                                    during = run_wrk(
+                                        api.base_url + path,
+                                        duration=arguments.duration,
+                                        connections=arguments.connections,
+                                        headers=headers,
+                                    )
+                                runs.append((during, written, written_ratios))
+                            for run, kept, kept_ratios in runs:
+                                # A 200 where a 304 was asked for is a success to wrk.
+                                if run.failures:
+                                    failures.append(
+                                        f"{kind} {endpoint.name}: {run.failures} failed "
+                                        "responses (non-2xx/3xx or socket errors)"
+                                    )
+                                kept.append(run)
+                                kept_ratios.append(
+                                    run.requests_per_second / top.requests_per_second
                                 )
                             ceiling_loads.append(top)
-                            loads.append(load)
-                            ratios.append(load.requests_per_second / top.requests_per_second)
+                        body_bytes = 0 if endpoint.conditional else len(first.content)
                         rows.append(
                             Row.of_runs(
-                                kind,
-                                endpoint.name,
-                                loads,
-                                body_bytes=0 if endpoint.conditional else len(first.content),
-                                ratios=ratios,
+                                kind, endpoint.name, loads, body_bytes=body_bytes, ratios=ratios
                             )
                         )
+                        if written:
+                            rows.append(
+                                Row.of_runs(
+                                    kind,
+                                    f"{endpoint.name}, {arguments.writes_per_second:g} write/s",
+                                    written,
+                                    body_bytes=body_bytes,
+                                    ratios=written_ratios,
+                                )
+                            )
                     rows.append(
                         Row.of_runs(
                             kind,
@@ -571,8 +613,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"wrk -t2 -c{arguments.connections} -d{arguments.duration:g}s, "
         f"{arguments.repeat} ceiling-then-API pairs per endpoint; {WORKERS} workers each; "
         f"response cache {'on' if arguments.response_cache else 'off'}; "
-        f"catalogue {arguments.catalogue}; "
-        f"{arguments.writes_per_second:g} approved writes a second"
+        f"catalogue {arguments.catalogue}"
+        + (
+            f"; each API run also made with {arguments.writes_per_second:g} approved "
+            "writes a second, right after the run without"
+            if arguments.writes_per_second
+            else ""
+        )
     )
     rows: list[Row] = []
     notes: list[str] = []
