@@ -21,6 +21,7 @@ from app.logs import configure_logging
 from app.ndjson_export import MEDIA_TYPE
 from app.observability import RequestObserver, RouteRecorder
 from app.openapi import install_openapi
+from app.pagination import cursor_problems
 from app.problems import UnexpectedErrorMiddleware, install_error_handlers
 from app.response_cache import ResponseCache, read_current_revision
 from app.routes import (
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generator=new_request_id,
         validator=is_acceptable_request_id,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, more_problems=cursor_problems)
     for module in (
         exercises,
         history,

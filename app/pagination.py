@@ -146,6 +146,19 @@ def check_cursor_signed(secret: str, cursor: str) -> None:
     _signed_data(secret, cursor)
 
 
+def cursor_problems(request: Request) -> list[FieldError]:
+    """What is wrong with a request's `cursor`, as far as can be told without its list
+    (for a 422 whose other parameters failed validation first)."""
+    cursor = request.query_params.get("cursor")
+    if cursor is None:
+        return []
+    try:
+        check_cursor_signed(request.app.state.resources.settings.cursor_secret, cursor)
+    except InvalidParameters as error:
+        return list(error.errors or [])
+    return []
+
+
 def _invalid(cursor: str, message: str) -> InvalidParameters:
     return InvalidParameters(
         f"The cursor is not valid: {message}.",

@@ -187,7 +187,13 @@ def _echoable(value: Any) -> bool:
     return isinstance(value, int | float | bool)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# What else a request that failed validation can be found wrong with: checks that need
+# the app (a cursor's signature needs its secret), so that every problem of a request
+# is reported in the one 422 (`app.main` passes `pagination.cursor_problems`).
+MoreProblems = Callable[[Request], Sequence[FieldError]]
+
+
+def install_error_handlers(app: FastAPI, *, more_problems: MoreProblems | None = None) -> None:
 
     @app.exception_handler(CatalogueError)
     async def catalogue_error(request: Request, error: CatalogueError) -> JSONResponse:
@@ -224,6 +230,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(error)
+        if more_problems is not None:
+            named = {item.parameter for item in errors}
+            more = [item for item in more_problems(request) if item.field not in named]
+            errors += _located(request, more)
         names = ", ".join(sorted({item.parameter for item in errors}))
         return problem_response(
             422,

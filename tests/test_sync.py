@@ -337,6 +337,14 @@ class TestChanges:
             "it belongs to a different list, or to another catalogue database"
         )
 
+    def test_a_bad_limit_and_a_bad_cursor_are_reported_together(self, client):
+        response = client.get("/v1/changes", params={"limit": 1001, "cursor": "x!"})
+        body = assert_problem(response, 422)
+        assert [(e["parameter"], e["value"]) for e in body["errors"]] == [
+            ("limit", "1001"),
+            ("cursor", "x!"),
+        ]
+
     @pytest.mark.parametrize("limit", ["0", "1001", "x"])
     def test_a_bad_limit_is_422(self, client, limit):
         assert_problem(client.get("/v1/changes", params={"limit": limit}), 422, "limit")

@@ -289,6 +289,14 @@ class TestListGoals:
         )
         assert len(pages) == 3
 
+    def test_a_bad_limit_and_a_bad_cursor_are_reported_together(self, client):
+        body = assert_problem(client.get("/v1/goals", params={"limit": 0, "cursor": "x!"}), 422)
+        assert body["detail"] == "Invalid value(s) for: cursor, limit."
+        assert [(e["parameter"], e["message"]) for e in body["errors"]] == [
+            ("limit", "Input should be greater than or equal to 1"),
+            ("cursor", "not a cursor this API issued"),
+        ]
+
 
 class TestGetGoal:
     def test_goal_with_its_exercises_by_name(self, client, catalogue, plan):
