@@ -80,9 +80,7 @@ def _detail_fields(
         details[exercise_id]["body_regions"].append(region)
     for exercise_id, goal_id in _links(connection, ExerciseGoal.goal_id, batch):
         details[exercise_id]["goals"].append(terms["goal"][goal_id])
-    _add_phases(connection, batch, details, terms)
-    _add_contraindications(connection, batch, details, terms)
-    _add_evidence(connection, batch, details, terms)
+    _add_listed(connection, batch, details, terms)
     for mine, other, key in (
         (Progression.easier_id, Progression.harder_id, "progressions"),
         (Progression.harder_id, Progression.easier_id, "regressions"),
@@ -99,92 +97,67 @@ def _detail_fields(
     return details
 
 
-def _add_phases(
+# The lists of an exercise's detail that are rows of a table of their own: for each, the
+# table, and its fields in the body's order as (name, column, the kind of term whose id
+# the column holds, or None), and the order the rows are listed in (None: sorted later).
+_LISTED: dict[str, tuple[Any, list[tuple[str, Any, str | None]], Any]] = {
+    "phases": (
+        ExercisePhase,
+        [
+            ("phase", ExercisePhase.phase_id, "phase"),
+            ("order", ExercisePhase.progression_order, None),
+            ("caution", ExercisePhase.caution, None),
+            ("basis", ExercisePhase.basis, None),
+            ("note", ExercisePhase.note, None),
+        ],
+        None,
+    ),
+    "contraindications": (
+        Contraindication,
+        [
+            ("condition", Contraindication.condition_id, "condition"),
+            ("severity", Contraindication.severity, None),
+            ("note", Contraindication.note, None),
+        ],
+        None,
+    ),
+    "evidence": (
+        Evidence,
+        [
+            ("source", Evidence.source_id, "source"),
+            ("field", Evidence.field, None),
+            ("subject", Evidence.subject, None),
+            ("stance", Evidence.stance, None),
+            ("quote", Evidence.quote, None),
+            ("start", Evidence.start, None),
+            ("end", Evidence.end, None),
+            ("text_quality", Evidence.text_quality, None),
+        ],
+        Evidence.id,  # in the order the evidence was recorded
+    ),
+}
+
+
+def _add_listed(
     connection: sa.Connection,
     batch: list[int],
     details: dict[int, dict[str, Any]],
     terms: dict[str, Any],
 ) -> None:
-    """Each exercise's phase memberships."""
-    for row in connection.execute(
-        sa.select(
-            col(ExercisePhase.exercise_id),
-            col(ExercisePhase.phase_id),
-            col(ExercisePhase.progression_order),
-            col(ExercisePhase.caution),
-            col(ExercisePhase.basis),
-            col(ExercisePhase.note),
-        ).where(col(ExercisePhase.exercise_id).in_(batch))
-    ):
-        details[row.exercise_id]["phases"].append(
-            {
-                "phase": terms["phase"][row.phase_id],
-                "order": row.progression_order,
-                "caution": row.caution,
-                "basis": row.basis,
-                "note": row.note,
-            }
-        )
-
-
-def _add_contraindications(
-    connection: sa.Connection,
-    batch: list[int],
-    details: dict[int, dict[str, Any]],
-    terms: dict[str, Any],
-) -> None:
-    """Each exercise's contraindications."""
-    for row in connection.execute(
-        sa.select(
-            col(Contraindication.exercise_id),
-            col(Contraindication.condition_id),
-            col(Contraindication.severity),
-            col(Contraindication.note),
-        ).where(col(Contraindication.exercise_id).in_(batch))
-    ):
-        details[row.exercise_id]["contraindications"].append(
-            {
-                "condition": terms["condition"][row.condition_id],
-                "severity": row.severity,
-                "note": row.note,
-            }
-        )
-
-
-def _add_evidence(
-    connection: sa.Connection,
-    batch: list[int],
-    details: dict[int, dict[str, Any]],
-    terms: dict[str, Any],
-) -> None:
-    """Each exercise's evidence, in the order it was recorded."""
-    for row in connection.execute(
-        sa.select(
-            col(Evidence.exercise_id),
-            col(Evidence.source_id),
-            col(Evidence.field),
-            col(Evidence.subject),
-            col(Evidence.stance),
-            col(Evidence.quote),
-            col(Evidence.start),
-            col(Evidence.end),
-            col(Evidence.text_quality),
-        )
-        .where(col(Evidence.exercise_id).in_(batch))
-        .order_by(col(Evidence.id))
-    ):
-        details[row.exercise_id]["evidence"].append(
-            {
-                "source": terms["source"][row.source_id],
-                "field": row.field,
-                "subject": row.subject,
-                "stance": row.stance,
-                "quote": row.quote,
-                "start": row.start,
-                "end": row.end,
-                "text_quality": row.text_quality,
-            }
-        )
+    """Each exercise's phase memberships, contraindications and evidence."""
+    for key, (table, fields, order) in _LISTED.items():
+        statement = sa.select(
+            col(table.exercise_id), *(col(column) for _, column, _ in fields)
+        ).where(col(table.exercise_id).in_(batch))
+        if order is not None:
+            statement = statement.order_by(col(order))
+        for exercise_id, *values in connection.execute(statement):
+            details[exercise_id][key].append(
+                {
+                    name: terms[kind][value] if kind is not None else value
+                    for (name, _, kind), value in zip(fields, values, strict=True)
+                }
+            )
 
 
 def _term_slugs(connection: sa.Connection) -> dict[str, Any]:

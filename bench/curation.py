@@ -17,7 +17,6 @@ server's own work, as a curation tool sees them.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from app.keys import create_key
 from app.seeding.stored import exercise_slugs, stored_exercises
 from app.seeding.writing import seed_catalogue
 from app.vocabulary import KeyRole
-from bench.run import BIN, Server, database, machine, postgres_unreachable
+from bench.run import curation_server, database, machine, postgres_unreachable
 from bench.synthetic import LOAD_TIMEOUT_SECONDS, build_catalogue, seed_database
 
 TABLE_HEADER = (
@@ -96,18 +95,7 @@ def measure(kind: str, size: int, writes: int, workdir: Path) -> CurationRow:
                 entries = stored_exercises(session, slugs)
         finally:
             engine.dispose()
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "WEB_CONCURRENCY": "1",
-            "LOG_LEVEL": "WARNING",
-            "CURATION_WRITES_PER_HOUR": str(10 * writes + 100),
-        }
-        api = Server(
-            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
-            environment,
-            "/readyz",
-        )
+        api = curation_server(url, writes=writes)
         try:
             submit, approve = [], []
             with httpx2.Client(base_url=api.base_url, timeout=30) as client:

@@ -38,6 +38,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import psycopg
@@ -316,6 +317,49 @@ def setup(environment: dict[str, str]) -> None:
         )
 
 
+def curation_server(database_url: str, *, writes: int) -> Server:
+    """`catalogue serve` with one worker over `database_url`, allowing each curation key
+    some `writes` (and room to spare)."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+        "CURATION_WRITES_PER_HOUR": str(10 * writes + 100),
+    }
+    return Server(
+        [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
+        environment,
+        "/readyz",
+    )
+
+
+def approve_edit(
+    client: httpx2.Client, *, curator: str, reviewer: str, data: dict[str, Any], version: int
+) -> None:
+    """Propose `data` as the new entry of the exercise it names (at `version`), and
+    approve it with the other key."""
+    body = {
+        "kind": "exercise",
+        "action": "update",
+        "slug": data["slug"],
+        "base_version": version,
+        "data": data,
+        "reason": "Benchmark edit.",
+    }
+    proposed = client.post(
+        "/v1/proposals", json=body, headers={"Authorization": f"Bearer {curator}"}
+    )
+    if proposed.status_code != 201:
+        raise RuntimeError(f"propose: {proposed.status_code} {proposed.text[:300]}")
+    approved = client.post(
+        f"/v1/proposals/{proposed.json()['id']}/approve",
+        headers={"Authorization": f"Bearer {reviewer}"},
+    )
+    if approved.status_code != 200:
+        raise RuntimeError(f"approve: {approved.status_code} {approved.text[:300]}")
+
+
 class BackgroundWrites:
     """Approved changes at a steady rate while the reads are measured: each one a
     proposal editing one exercise's summary, approved by a second key, so every worker's
@@ -385,25 +429,10 @@ class BackgroundWrites:
         version = client.get(
             f"/v1/exercises/{self.slug}", headers={"Authorization": f"Bearer {self.curator}"}
         ).json()["version"]
-        body = {
-            "kind": "exercise",
-            "action": "update",
-            "slug": self.slug,
-            "base_version": version,
-            "data": {**self.data, "summary": f"{self.data['summary']} (edit {self.done})"},
-            "reason": "Benchmark: one write a second during hot reads.",
-        }
-        proposed = client.post(
-            "/v1/proposals", json=body, headers={"Authorization": f"Bearer {self.curator}"}
+        data = {**self.data, "summary": f"{self.data['summary']} (edit {self.done})"}
+        approve_edit(
+            client, curator=self.curator, reviewer=self.reviewer, data=data, version=version
         )
-        if proposed.status_code != 201:
-            raise RuntimeError(f"propose: {proposed.status_code} {proposed.text}")
-        approved = client.post(
-            f"/v1/proposals/{proposed.json()['id']}/approve",
-            headers={"Authorization": f"Bearer {self.reviewer}"},
-        )
-        if approved.status_code != 200:
-            raise RuntimeError(f"approve: {approved.status_code} {approved.text}")
         self.done += 1
 
 

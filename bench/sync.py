@@ -19,7 +19,6 @@ Timings are taken by the client around each request or sync.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,14 @@ from app.keys import create_key
 from app.seeding.stored import exercise_slugs, stored_exercises
 from app.sync_client import OfflineCatalogue
 from app.vocabulary import KeyRole
-from bench.run import BIN, Server, database, machine, postgres_unreachable
+from bench.run import (
+    Server,
+    approve_edit,
+    curation_server,
+    database,
+    machine,
+    postgres_unreachable,
+)
 from bench.synthetic import LOAD_TIMEOUT_SECONDS, build_catalogue, seed_database
 
 TABLE_HEADER = (
@@ -133,25 +139,7 @@ def make_changes(client: httpx2.Client, url: str, count: int) -> None:
         engine.dispose()
     for index, slug in enumerate(slugs):
         data = entries[slug].model_dump(mode="json") | {"summary": f"Synced edit {index}."}
-        body = {
-            "kind": "exercise",
-            "action": "update",
-            "slug": slug,
-            "base_version": 1,
-            "data": data,
-            "reason": "Benchmark change for the delta sync.",
-        }
-        proposed = client.post(
-            "/v1/proposals", json=body, headers={"Authorization": f"Bearer {curator}"}
-        )
-        if proposed.status_code != 201:
-            raise RuntimeError(f"propose: {proposed.status_code} {proposed.text[:300]}")
-        approved = client.post(
-            f"/v1/proposals/{proposed.json()['id']}/approve",
-            headers={"Authorization": f"Bearer {reviewer}"},
-        )
-        if approved.status_code != 200:
-            raise RuntimeError(f"approve: {approved.status_code} {approved.text[:300]}")
+        approve_edit(client, curator=curator, reviewer=reviewer, data=data, version=1)
 
 
 def measure(kind: str, size: int, changes: int, workdir: Path) -> SyncRow:
@@ -159,18 +147,7 @@ def measure(kind: str, size: int, changes: int, workdir: Path) -> SyncRow:
     with database(kind, workdir) as url:
         seed_database(url, catalogue, progress=sys.stderr.isatty())
         del catalogue
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "WEB_CONCURRENCY": "1",
-            "LOG_LEVEL": "WARNING",
-            "CURATION_WRITES_PER_HOUR": str(10 * changes + 100),
-        }
-        api = Server(
-            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
-            environment,
-            "/readyz",
-        )
+        api = curation_server(url, writes=changes)
         try:
             with httpx2.Client(base_url=api.base_url, timeout=600) as client:
                 plain = export(client, api, "identity")
