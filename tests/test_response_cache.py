@@ -173,18 +173,19 @@ class TestCacheHits:
     def test_within_the_interval_the_previous_revision_is_served_whole(
         self, database, tmp_path: Path
     ):
+        # (A list, which reads the summary from the exercise's row: the detail serves
+        # the body the writer stored, and this change goes round the writer.)
+        url = "/v1/exercises?limit=1"
         cached = client(response_cache_revalidate_seconds=3600)
-        first = cached.get("/v1/exercises/lying-hamstring-stretch")
+        first = cached.get(url)
         with Session(database) as session:
             session.execute(sa.text("UPDATE exercise SET summary = 'Changed.'"))
             session.execute(sa.text("UPDATE catalogue_state SET version = 'changed'"))
             session.commit()
         # Within the interval the previous revision is still served, whole and unchanged.
-        assert cached.get("/v1/exercises/lying-hamstring-stretch").content == first.content
+        assert cached.get(url).content == first.content
         uncached = client(response_cache_enabled=False)
-        assert uncached.get("/v1/exercises/lying-hamstring-stretch").json()["summary"] == (
-            "Changed."
-        )
+        assert uncached.get(url).json()["items"][0]["summary"] == "Changed."
 
     def test_a_hit_does_not_wait_for_the_revision_check(self, database):
         # Once a revision is known, the periodic check runs in the background: a hit

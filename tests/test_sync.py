@@ -18,6 +18,8 @@ from starlette.testclient import TestClient
 from app.database import build_engine, read_without_memory_map, snapshot_engine
 from app.main import create_app
 from app.ndjson_export import export_chunks
+from app.queries.exercises import get_exercise
+from app.schemas import ExerciseDetail
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
 from app.settings import get_settings
@@ -95,11 +97,18 @@ class TestExport:
             exported = [line["data"]["slug"] for line in lines if line["kind"] == kind]
             assert exported == sorted(entry.slug for entry in entries)
 
-    def test_every_line_is_its_resources_detail_body(self, client):
+    def test_every_line_is_its_resources_detail_body(self, client, session):
         lines = export_lines(client)[1:]
         for line in lines:
             item = json.loads(line)
             assert line == detail_line(client, item["kind"], item["data"]["slug"])
+        # The stored bodies both serve are what the detail view makes of the rows.
+        for line in lines:
+            item = json.loads(line)
+            if item["kind"] == "exercise":
+                exercise = get_exercise(session, slug=item["data"]["slug"])
+                rendered = ExerciseDetail.from_row(exercise).model_dump_json().encode()
+                assert line == b'{"kind":"exercise","data":' + rendered + b"}"
 
     def test_when_a_phase_moves_in_the_order_its_exercises_change_with_their_lines(
         self, client, keys

@@ -24,7 +24,7 @@ from app.errors import FieldError, InvalidParameters, invalid_parameters
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, cursor_field
 from app.problems import query_field_errors
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
-from app.queries.exercises import filter_value_errors, get_exercise, list_exercises
+from app.queries.exercises import filter_value_errors, get_exercise_body, list_exercises
 from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
 from app.schemas import ExerciseDetail, ExerciseItem
 from app.vocabulary import (
@@ -214,11 +214,17 @@ async def list_exercises_route(
 
 
 @router.get(
-    "/{slug}", operation_id="getExercise", responses=RETIRED_RESPONSES, summary="Get one exercise"
+    "/{slug}",
+    operation_id="getExercise",
+    response_model=ExerciseDetail,
+    responses=RETIRED_RESPONSES,
+    summary="Get one exercise",
 )
 async def get_exercise_route(
     slug: Annotated[str, slug_path("sitting-heel-dig")], reader: CatalogueReaderDep
-) -> ExerciseDetail:
+) -> Response:
     """One exercise in full: instructions, dosage, phases, goals, contraindications,
     progressions and regressions, and the verbatim evidence behind each claim."""
-    return ExerciseDetail.from_row(await reader.read(get_exercise, slug=slug))
+    # The body as the writer stored it (`app.detail_bodies`), with the validators set.
+    body = await reader.read(get_exercise_body, slug=slug)
+    return Response(body, media_type="application/json", headers=reader.response.headers)
