@@ -292,3 +292,10 @@ PROPOSAL: dict[str, Any] = {
     "decided_at": "2026-12-01T10:30:00Z",
     "decision_reason": "Clearer.",
 }
+
+SUGGESTIONS: dict[str, Any] = {
+    "items": [
+        {"text": "Nordic curl", "kind": "exercise", "slug": "nordic-hamstring-exercise"},
+        {"text": "Nordic hamstring curl", "kind": "exercise", "slug": "nordic-hamstring-exercise"},
+    ]
+}

@@ -33,6 +33,7 @@ from app.routes import (
     phases,
     proposals,
     sources,
+    suggest,
 )
 from app.security import (
     ConcurrencyLimitMiddleware,
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         changes,
         export,
         proposals,
+        suggest,
     ):
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])

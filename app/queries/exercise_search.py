@@ -1,49 +1,206 @@
-"""Full-text search over exercises: the words of a query, and the matches with their
-rank, in each database's own full-text SQL (SQLite FTS5, PostgreSQL tsvector)."""
+"""Full-text search over exercises: the words of a query, the matches with their rank in
+each database's own full-text SQL (SQLite FTS5 over `exercise_search_fts`, PostgreSQL
+over the weighted tsvector `exercise_search.document`), and the fallbacks when every
+word together finds nothing: any word, then the misspelt words corrected against the
+index's own vocabulary.
 
-import re
+The fields, heaviest first: names (name and aliases), terms (goals, category, body
+regions, equipment, position), body (summary, cues and the conditions the exercise
+lists), instructions. The
+weights below are tuned against the judged query set in `tests/test_search.py`."""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from sqlmodel import Session, col
 
 from app.errors import FieldError, InvalidParameters
+from app.models import SearchWord
+from app.queries.revision import RevisionFacts
+from app.search_text import STOP_WORDS, words
+from app.vocabulary import SearchMatch
 
 MAX_SEARCH_TERMS = 16
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Words of this many letters or more are corrected when nothing matches, by at most
+# MAX_CORRECTION edits.
+MIN_CORRECTED_LENGTH = 4
+MAX_CORRECTION = 2
+# Weights of the fields (names, terms, body, instructions): bm25's column weights on
+# SQLite; on PostgreSQL ts_rank's weights of A, B, C and D.
+SQLITE_WEIGHTS = (10.0, 6.0, 2.0, 1.0)
+POSTGRES_WEIGHTS = (1.0, 0.6, 0.2, 0.1)
+# In an any-word search each word matched outranks any difference in relevance; in an
+# all-words search, so does each of: all words in the heavy fields, and as a phrase there.
+_PER_WORD = 1000.0
+_STRONG = 100.0
+_SQLITE_MATCHING = "SELECT rowid FROM exercise_search_fts WHERE exercise_search_fts MATCH"
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """How a query was searched: with every word (`all`), with any (`any`), or with its
+    misspelt words corrected (`corrected`, then all or any of the corrected words)."""
+
+    query: str
+    matched: SearchMatch
+    corrected_query: str | None
+    words: tuple[str, ...]
+    any_word: bool
 
 
 def search_terms(q: str) -> list[str]:
-    """The words of a query. Operators and punctuation are dropped, never passed to the
-    database's query language, so any string is a safe query."""
-    terms = [term for term in _WORD.findall(q.lower()) if term.strip("_")]
-    if not terms:
+    """The words of a query, without English stop words (unless there is nothing else).
+    Operators and punctuation are dropped, never passed to the database's query
+    language, so any string is a safe query."""
+    found = words(q)
+    if not found:
         raise InvalidParameters(
             "The search query has no words to look for.",
             [FieldError(field="q", message="no searchable words", value=q[:64])],
         )
-    return terms[:MAX_SEARCH_TERMS]
+    kept = [word for word in found if word not in STOP_WORDS] or found
+    return list(dict.fromkeys(kept))[:MAX_SEARCH_TERMS]
 
 
-def search_matches(session: Session, q: str) -> Any:
-    """A subquery of (exercise_id, rank) for the matches of `q`: lower rank is better."""
+def choose_search(
+    session: Session, facts: RevisionFacts, q: str, count: Callable[[Any, SearchOutcome], int]
+) -> tuple[SearchOutcome, Any, int]:
+    """The search `q` is answered with, its matches (a subquery of exercise_id, rank:
+    lower is better) and how many rows `count(matches, outcome)` finds: all words, else
+    any word, else the misspelt words corrected (all, then any). The first that finds
+    rows is the answer; if none does, the last tried. `count` applies the list's filters
+    (so a fallback runs when the filtered list is empty) and remembers its answers."""
     terms = search_terms(q)
+
+    def tries() -> Iterator[tuple[SearchMatch, list[str], bool]]:
+        yield SearchMatch.all, terms, False
+        if len(terms) > 1:
+            yield SearchMatch.any, terms, True
+        corrected = corrected_terms(session, facts, terms)  # only when nothing matched
+        if corrected is not None:
+            yield SearchMatch.corrected, corrected, False
+            if len(corrected) > 1:
+                yield SearchMatch.corrected, corrected, True
+
+    for matched, searched, any_word in tries():
+        outcome = SearchOutcome(
+            query=q,
+            matched=matched,
+            corrected_query=" ".join(searched) if matched is SearchMatch.corrected else None,
+            words=tuple(searched),
+            any_word=any_word,
+        )
+        matches = search_matches(session, searched, any_word=any_word)
+        total = count(matches, outcome)
+        if total:
+            break
+    return outcome, matches, total
+
+
+def corrected_terms(
+    session: Session, facts: RevisionFacts, terms: Sequence[str]
+) -> list[str] | None:
+    """`terms` with each word of 4+ letters the index lacks replaced by the index's
+    nearest word (edit distance at most 2; the commonest of equally near ones), or None
+    if no word changes."""
+    vocabulary = facts.count("search|vocabulary", lambda: _vocabulary(session))
+    known = set(vocabulary)
+    corrected = []
+    for term in terms:
+        if len(term) >= MIN_CORRECTED_LENGTH and term.isalpha() and term not in known:
+            best = process.extractOne(
+                term, vocabulary, scorer=Levenshtein.distance, score_cutoff=MAX_CORRECTION
+            )
+            if best is not None:
+                term = best[0]
+        corrected.append(term)
+    return corrected if corrected != list(terms) else None
+
+
+def _vocabulary(session: Session) -> list[str]:
+    """The index's words, commonest first (the first of equally near ones wins)."""
+    rows = session.execute(
+        sa.select(col(SearchWord.word)).order_by(
+            col(SearchWord.documents).desc(), col(SearchWord.word)
+        )
+    )
+    return [word for (word,) in rows]
+
+
+def search_matches(session: Session, terms: Sequence[str], *, any_word: bool) -> Any:
+    """A subquery of (exercise_id, rank) for the exercises matching every word of
+    `terms` (or with `any_word`, any: ranked first by how many words match)."""
     if session.get_bind().dialect.name == "sqlite":
-        # Each term quoted, so FTS5 reads them as plain words (implicit AND). Column
-        # weights: name 10, summary 3, instructions 1; bm25 is lower for better matches.
-        match = " ".join(f'"{term}"' for term in terms)
-        statement = sa.text(
-            "SELECT rowid AS exercise_id, bm25(exercise_fts, 10.0, 3.0, 1.0) AS rank "
-            "FROM exercise_fts WHERE exercise_fts MATCH :match"
-        ).bindparams(match=match)
+        statement = _sqlite_matches(terms, any_word=any_word)
     else:
-        # Name, summary and instructions are weighted A, B, C in `search_vector`. The
-        # words are written into the SQL (see `planned_with`): how many rows match them
-        # decides the plan.
-        statement = sa.text(
-            "SELECT id AS exercise_id, "
-            "CAST(-ts_rank_cd(search_vector, plainto_tsquery('english', :terms)) AS float8) "
-            "AS rank "
-            "FROM exercise WHERE search_vector @@ plainto_tsquery('english', :terms)"
-        ).bindparams(sa.bindparam("terms", " ".join(terms), literal_execute=True))
+        statement = _postgres_matches(terms, any_word=any_word)
     return statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("search")
+
+
+# The SQL below is built from constants and parameter names only (noqa: S608); the
+# words are bound, or on PostgreSQL written in by SQLAlchemy's quoting.
+
+
+def _sqlite_matches(terms: Sequence[str], *, any_word: bool) -> Any:
+    # Each word quoted, so FTS5 reads it as a plain word, never as its query syntax
+    # (the words have no quotes: they are letters and digits). bm25 is lower for
+    # better matches.
+    bm25 = "bm25(exercise_search_fts, {})".format(", ".join(map(str, SQLITE_WEIGHTS)))
+    match = " ".join(f'"{term}"' for term in terms)
+    if not any_word:
+        # Every word in the heavy fields (names, terms) ranks above words found only in
+        # the others; the words there as a phrase (together, in order) rank higher still.
+        return sa.text(
+            f"SELECT rowid AS exercise_id, {bm25} "  # noqa: S608
+            f"- {_STRONG} * (rowid IN ({_SQLITE_MATCHING} :strong)) "
+            f"- {_STRONG} * (rowid IN ({_SQLITE_MATCHING} :phrase)) AS rank "
+            f"FROM exercise_search_fts WHERE exercise_search_fts MATCH :match"
+        ).bindparams(
+            match=match,
+            strong=f"{{names terms}} : ({match})",
+            phrase='{names terms} : "' + " ".join(terms) + '"',
+        )
+    each = " UNION ALL ".join(
+        f"SELECT rowid AS exercise_id, {bm25} AS score "  # noqa: S608
+        f"FROM exercise_search_fts WHERE exercise_search_fts MATCH :word_{i}"
+        for i in range(len(terms))
+    )
+    return sa.text(
+        f"SELECT exercise_id, sum(score) - {_PER_WORD} * count(*) AS rank "  # noqa: S608
+        f"FROM ({each}) GROUP BY exercise_id"
+    ).bindparams(**{f"word_{i}": f'"{term}"' for i, term in enumerate(terms)})
+
+
+def _postgres_matches(terms: Sequence[str], *, any_word: bool) -> Any:
+    # The words are written into the SQL (see `planned_with`): how many rows match
+    # them decides the plan. ts_rank's weights are listed D, C, B, A.
+    weights = "'{" + ",".join(map(str, reversed(POSTGRES_WEIGHTS))) + "}'"
+    words_of = {f"word_{i}": term for i, term in enumerate(terms)}
+    params: list[Any] = [
+        sa.bindparam(name, value, literal_execute=True) for name, value in words_of.items()
+    ]
+    each = [f"plainto_tsquery('english', :{name})" for name in words_of]
+    if not any_word:
+        # As on SQLite: every word in the heavy fields (weights A and B) ranks above words
+        # found only in the others, and the words there as a phrase higher still.
+        strong = "ts_filter(document, '{a,b}')"
+        return sa.text(
+            "SELECT exercise_id, "  # noqa: S608
+            f"CAST(-ts_rank({weights}, document, query) "
+            f"- {_STRONG} * ({strong} @@ query)::int "
+            f"- {_STRONG} * ({strong} @@ phraseto_tsquery('english', :terms))::int AS float8) "
+            "AS rank "
+            "FROM exercise_search, plainto_tsquery('english', :terms) AS query "
+            "WHERE document @@ query"
+        ).bindparams(sa.bindparam("terms", " ".join(terms), literal_execute=True))
+    hits = " + ".join(f"(document @@ {query})::int" for query in each)
+    return sa.text(
+        "SELECT exercise_id, "  # noqa: S608
+        f"CAST(-({hits}) * {_PER_WORD} - ts_rank({weights}, document, query) AS float8) AS rank "
+        f"FROM exercise_search, (SELECT {' || '.join(each)} AS query) AS any_word "
+        "WHERE document @@ query"
+    ).bindparams(*params)

@@ -9,17 +9,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.dependencies import CatalogueReaderDep, ResourcesDep
-from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Page, Paging
+from app.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Paging
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
 from app.queries.exercises import get_exercise, list_exercises
 from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
-from app.schemas import ExerciseDetail, ExerciseItem
+from app.schemas import ExerciseDetail, ExerciseItem, ExercisePage, SearchInfo
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     Category,
     Difficulty,
     ExerciseSort,
+    Facet,
     PhaseBasis,
     PhaseSlug,
     Position,
@@ -64,8 +65,12 @@ class ExerciseListParameters(BaseModel):
         default=None,
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        description="Full-text search over name, summary and instructions; best match first.",
-        examples=["nordic"],
+        description="Search: names and aliases (weighted highest); goals, category, body "
+        "regions, equipment and position; summary, cues and the conditions listed; "
+        "instructions (lowest), with English stemming. Every word must match; if no "
+        "exercise has them all, any word (most words first); if none has any, misspelt "
+        "words are corrected. Best match first; the envelope's `search` says which.",
+        examples=["nordic curl"],
     )
     safe_for: list[Slug] = _values(
         "Condition slug: drop exercises to `avoid` with it; keep those to do with `caution` "
@@ -83,6 +88,13 @@ class ExerciseListParameters(BaseModel):
         description="`name` (default), `-updated_at`, or `phase_order` with exactly one "
         "`phase`. With `q` the default is relevance.",
         examples=["phase_order"],
+    )
+    facets: list[Facet] = Field(
+        default=[],
+        max_length=len(Facet),
+        description="Fields to count values of over the whole list, in the envelope's "
+        "`facets`. Each field's counts ignore its own filter (disjunctive facets).",
+        examples=[["phase", "goal"]],
     )
     limit: int = Field(
         default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
@@ -120,6 +132,7 @@ class ExerciseListQuery:
 
     filters: ExerciseFilters
     sort: ExerciseSort | None
+    facets: list[Facet]
     paging: Paging
 
 
@@ -131,7 +144,7 @@ async def exercise_list_query(
 ) -> ExerciseListQuery:
     filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
     # A cursor belongs to the filters and sort order it was issued for.
-    query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
+    query = parameters.model_dump(mode="json", exclude={"limit", "cursor", "facets"})
     paging = Paging.of(
         request,
         response,
@@ -140,7 +153,7 @@ async def exercise_list_query(
         limit=parameters.limit,
         cursor=parameters.cursor,
     )
-    return ExerciseListQuery(filters, parameters.sort, paging)
+    return ExerciseListQuery(filters, parameters.sort, parameters.facets, paging)
 
 
 ExerciseListQueryDep = Annotated[ExerciseListQuery, Depends(exercise_list_query)]
@@ -149,10 +162,12 @@ ExerciseListQueryDep = Annotated[ExerciseListQuery, Depends(exercise_list_query)
 @router.get("", operation_id="listExercises", summary="List exercises")
 async def list_exercises_route(
     reader: CatalogueReaderDep, query: ExerciseListQueryDep
-) -> Page[ExerciseItem]:
+) -> ExercisePage:
     """Exercises matching every filter given (a repeated filter matches any of its
     values), one page at a time. Use `safe_for` to leave out exercises to avoid with a
-    condition and see the cautions on those kept."""
+    condition and see the cautions on those kept; `q` to search (best match first, and
+    how it was matched in `search`); `facets` for the counts of each value of a field
+    over the whole list."""
     paging = query.paging
     page = await reader.read(
         list_exercises,
@@ -160,8 +175,14 @@ async def list_exercises_route(
         sort=query.sort,
         limit=paging.limit,
         after=paging.position,
+        facets=query.facets,
     )
-    return paging.envelope(ExerciseItem.from_listings(page.items), page)
+    envelope = paging.envelope(ExerciseItem.from_listings(page.items), page)
+    return ExercisePage(
+        **dict(envelope),
+        search=SearchInfo.from_outcome(page.search),
+        facets=ExercisePage.facets_of(page.facets),
+    )
 
 
 @router.get(
