@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import sqlalchemy as sa
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from sqlmodel import Session, col
 
 from app.errors import FieldError, InvalidParameters
@@ -24,7 +24,7 @@ from app.vocabulary import SuggestionKind
 
 MAX_PREFIX_WORDS = 8
 # From this many letters, a typed word also completes to words it nearly begins: within
-# one edit, or two from 8 letters on.
+# one edit, or two from 8 letters on (a swap of two letters, the commonest slip, is one).
 MIN_FUZZY_LENGTH = 4
 TWO_EDITS_LENGTH = 8
 # How many names beginning with the prefix, alphabetically, are ranked for the top.
@@ -102,14 +102,15 @@ class SuggestionIndex:
 
     def nearly_starting_with(self, typed: str) -> list[str]:
         """The index's words whose beginning is within one edit of `typed` (two from 8
-        letters), but that do not start with it."""
+        letters; optimal string alignment, so "nodric" is one from "nordic"), but that do
+        not start with it."""
         edits = 2 if len(typed) >= TWO_EDITS_LENGTH else 1
         found = []
         for word in self.sorted_words:
             if word.startswith(typed):
                 continue
             if any(
-                Levenshtein.distance(typed, word[:length], score_cutoff=edits) <= edits
+                OSA.distance(typed, word[:length], score_cutoff=edits) <= edits
                 for length in range(len(typed) - edits, len(typed) + edits + 1)
                 if 0 < length <= len(word)
             ):
