@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import ExerciseSearch, SearchWord
 from app.search_index import indexed_words
@@ -382,14 +382,15 @@ def index_is_consistent(session: Session) -> None:
     """The word counts are what the index rows say, and every exercise has one row."""
     rows = session.execute(
         sa.select(
-            ExerciseSearch.names,
-            ExerciseSearch.terms,
-            ExerciseSearch.body,
-            ExerciseSearch.instructions,
+            col(ExerciseSearch.names),
+            col(ExerciseSearch.terms),
+            col(ExerciseSearch.body),
+            col(ExerciseSearch.instructions),
         )
     ).all()
     expected = Counter(word for row in rows for word in indexed_words(row))
-    stored = dict(session.execute(sa.select(SearchWord.word, SearchWord.documents)).all())
+    words = sa.select(col(SearchWord.word), col(SearchWord.documents))
+    stored: dict[str, int] = {word: n for word, n in session.execute(words)}
     assert stored == dict(expected)
     exercises = session.execute(sa.text("SELECT count(*) FROM exercise")).scalar()
     assert len(rows) == exercises
