@@ -295,7 +295,10 @@ PROPOSAL: dict[str, Any] = {
 
 SUGGESTIONS: dict[str, Any] = {
     "items": [
-        {"text": "Nordic curl", "kind": "exercise", "slug": "nordic-hamstring-exercise"},
-        {"text": "Nordic hamstring curl", "kind": "exercise", "slug": "nordic-hamstring-exercise"},
+        {
+            "text": "Nordic hamstring exercise",
+            "kind": "exercise",
+            "slug": "nordic-hamstring-exercise",
+        }
     ]
 }

@@ -364,6 +364,18 @@ class TestSuggest:
         assert_problem(client.get("/v1/suggest"), 422, "q")
         assert_problem(client.get("/v1/suggest", params={"q": "  --  "}), 422, "q")
 
+    def test_an_exercise_matched_by_name_and_alias_shows_its_name(self, client):
+        items = self.suggest(client, "hamstring str")
+        lying = [item for item in items if item["slug"] == "lying-hamstring-stretch"]
+        # Its alias "supine hamstring stretch" matches too, and is not listed.
+        assert lying == [
+            {
+                "text": "Lying hamstring stretch",
+                "kind": "exercise",
+                "slug": "lying-hamstring-stretch",
+            }
+        ]
+
     def test_each_name_once(self, client):
         items = self.suggest(client, "hamstring", limit=20)
         keys = [(item["kind"], item["slug"]) for item in items]

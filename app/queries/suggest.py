@@ -44,13 +44,15 @@ class SuggestionRow:
     text: str
     kind: SuggestionKind
     slug: str
+    alias: bool = False  # another name of the exercise `slug`
 
 
 @dataclass(frozen=True, order=True)
 class _Entry:
-    # Ordered by how good a completion each is, whatever the prefix: shorter (closer
-    # to complete) first, then by kind and text.
-    rank: tuple[int, int, str]
+    # Ordered by how good a completion each is, whatever the prefix: a name before an
+    # alias (an exercise matched by both shows its name), shorter (closer to complete)
+    # first, then by kind and text.
+    rank: tuple[bool, int, int, str]
     row: SuggestionRow = field(compare=False)
     words: tuple[str, ...] = field(compare=False)
 
@@ -70,7 +72,7 @@ class SuggestionIndex:
     def of(cls, rows: list[SuggestionRow]) -> "SuggestionIndex":
         entries = sorted(
             _Entry(
-                rank=(len(row.text), _KIND_ORDER[row.kind], row.text.lower()),
+                rank=(row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower()),
                 row=row,
                 words=tuple(words(row.text)),
             )
@@ -174,7 +176,7 @@ def _suggestion_rows(session: Session) -> list[SuggestionRow]:
         sa.select(col(Exercise.slug), col(Exercise.name), col(Exercise.aliases))
     ):
         rows.append(SuggestionRow(name, SuggestionKind.exercise, slug))
-        rows += [SuggestionRow(alias, SuggestionKind.exercise, slug) for alias in aliases]
+        rows += [SuggestionRow(alias, SuggestionKind.exercise, slug, True) for alias in aliases]
     for model, kind in ((Goal, SuggestionKind.goal), (Condition, SuggestionKind.condition)):
         for slug, name in session.execute(sa.select(col(model.slug), col(model.name))):
             rows.append(SuggestionRow(name, kind, slug))
