@@ -13,7 +13,14 @@ from app.settings import PROJECT_ROOT
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "foundation",
-        ("app.vocabulary", "app.settings", "app.errors", "app.examples", "app.metrics", "app.search_text"),
+        (
+            "app.vocabulary",
+            "app.settings",
+            "app.errors",
+            "app.examples",
+            "app.metrics",
+            "app.search_text",
+        ),
     ),
     ("tables", ("app.models", "app.seeding.format", "app.seeding.checking")),
     (

@@ -18,9 +18,8 @@ from app.search_index import indexed_words
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
 from tests.conftest import DOCUMENTS
-from tests.helpers import assert_problem, slugs
+from tests.helpers import assert_problem, edit, slugs
 from tests.judged_queries import JUDGED_QUERIES, Judgment
-from tests.test_seeding import catalogue_dir, edit  # noqa: F401 (a fixture)
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -381,7 +380,7 @@ class TestSuggest:
         keys = [(item["kind"], item["slug"]) for item in items]
         assert len(keys) == len(set(keys))
 
-    def test_cached_per_revision_and_follows_a_reseed(self, client, session, catalogue_dir):  # noqa: F811
+    def test_cached_per_revision_and_follows_a_reseed(self, client, session, catalogue_dir):
         assert self.suggest(client, "warm") == []
         edit(catalogue_dir / "exercises" / "moist-heat.yaml", lambda d: d.update(name="Warm pack"))
         seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
@@ -409,7 +408,7 @@ def index_is_consistent(session: Session) -> None:
 
 
 class TestIndexFollowsWrites:
-    def test_a_reseed_that_renames_an_exercise(self, client, session, catalogue_dir: Path):  # noqa: F811
+    def test_a_reseed_that_renames_an_exercise(self, client, session, catalogue_dir: Path):
         assert slugs(search(client, "compress")) == []
         edit(
             catalogue_dir / "exercises" / "moist-heat.yaml",
@@ -421,7 +420,7 @@ class TestIndexFollowsWrites:
         assert search(client, "compres")["search"]["corrected_query"] == "compress"
         index_is_consistent(session)
 
-    def test_a_renamed_goal_reindexes_its_exercises(self, client, session, catalogue_dir):  # noqa: F811
+    def test_a_renamed_goal_reindexes_its_exercises(self, client, session, catalogue_dir):
         def rename(goals: list[dict[str, Any]]) -> None:
             next(g for g in goals if g["slug"] == "recovery")["name"] = "Recuperation"
 
@@ -433,7 +432,7 @@ class TestIndexFollowsWrites:
         ]
         index_is_consistent(session)
 
-    def test_a_removed_exercise_leaves_the_index(self, client, session, catalogue_dir):  # noqa: F811
+    def test_a_removed_exercise_leaves_the_index(self, client, session, catalogue_dir):
         (catalogue_dir / "exercises" / "towel-hamstring-stretch.yaml").unlink()
         seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
         assert "towel-hamstring-stretch" not in all_slugs(client, q="towel")
