@@ -8,6 +8,8 @@ from typing import Any
 HAND_WRITTEN = {
     "ix_exercise_search_document",
     "document",
+    "ix_exercise_search_heavy",
+    "heavy",
     "ix_exercise_phase_ids",
     "ix_exercise_goal_ids",
 }

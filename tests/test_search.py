@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from app.models import ExerciseSearch, SearchWord
+from app.models import Exercise, ExerciseSearch, SearchWord
+from app.queries import exercise_search
 from app.search_index import indexed_words
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
@@ -186,6 +187,42 @@ class TestSearch:
             seen += slugs(page)
             cursor = page["next_cursor"]
         assert len(seen) == len(set(seen)) == first["total"]
+
+    def test_a_broad_search_ranks_a_bounded_candidate_set_and_walks_every_match(
+        self, client, session, monkeypatch
+    ):
+        # A word in more exercises than RANKED_CANDIDATES makes the ranking bounded (at
+        # scale, "knee pain"): the candidates of the best tiers first, the other matches
+        # after them by id; the total, the pages and the facets still cover every match.
+        q = "hamstring"
+        unbounded = all_slugs(client, q=q)
+        counts = search(client, q, facets="category")
+        monkeypatch.setattr(exercise_search, "RANKED_CANDIDATES", 2)
+        first = search(client, q, limit=3, facets="category")
+        assert first["total"] == counts["total"] == len(unbounded) > 3
+        assert first["search"] == counts["search"]
+        assert first["facets"] == counts["facets"]
+        assert sum(c["count"] for c in first["facets"]["category"]) == first["total"]
+        # The first tier: the word in the heavy fields (names, goals, category...).
+        heavy = dict(
+            session.execute(
+                sa.select(
+                    col(Exercise.slug), col(ExerciseSearch.names) + " " + col(ExerciseSearch.terms)
+                )
+                .join(ExerciseSearch, col(ExerciseSearch.exercise_id) == col(Exercise.id))
+                .where(col(Exercise.slug).in_(slugs(first)))
+            ).all()
+        )
+        assert all("hamstring" in heavy[slug].lower() for slug in slugs(first)[:2])
+        seen = slugs(first)
+        cursor = first["next_cursor"]
+        while cursor:
+            page = search(client, q, limit=3, cursor=cursor)
+            seen += slugs(page)
+            cursor = page["next_cursor"]
+        assert len(seen) == len(set(seen)) == first["total"]
+        assert set(seen) == set(unbounded)
+        assert sorted(all_slugs(client, q=q, sort="name")) == sorted(unbounded)
 
     def test_without_q_the_envelope_has_no_search(self, client):
         body = client.get("/v1/exercises").json()

@@ -38,6 +38,11 @@ POSTGRES_WEIGHTS = (1.0, 0.6, 0.2, 0.1)
 _PER_WORD = 1000.0
 _STRONG = 100.0
 _SQLITE_MATCHING = "SELECT rowid FROM exercise_search_fts WHERE exercise_search_fts MATCH"
+# A search matching more exercises than this ranks only this many candidates, its best
+# tiers first (see `search_matches`): ranking every match of a broad query ("knee pain"
+# matching most of a large catalogue) costs far more than the page.
+RANKED_CANDIDATES = 500
+REST_RANK = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,14 +71,31 @@ def search_terms(q: str) -> list[str]:
     return list(dict.fromkeys(kept))[:MAX_SEARCH_TERMS]
 
 
+@dataclass(frozen=True)
+class SearchMatches:
+    """A search's matches as subqueries: `all` (exercise_id) every match, for counts and
+    facets; `ranked` (exercise_id, rank: lower is better) the matches a page is ranked
+    from. A broad search (`bounded`: a word in more than RANKED_CANDIDATES exercises)
+    ranks only its first RANKED_CANDIDATES candidates, best tier first (see `_tiers`), and
+    `rest` (rank REST_RANK, after every ranked one) holds its other matches, by id."""
+
+    all: Any
+    ranked: Any
+    rest: Any | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.rest is not None
+
+
 def choose_search(
     session: Session, facts: RevisionFacts, q: str, count: Callable[[Any, SearchOutcome], int]
-) -> tuple[SearchOutcome, Any, int]:
-    """The search `q` is answered with, its matches (a subquery of exercise_id, rank:
-    lower is better) and how many rows `count(matches, outcome)` finds: all words, else
-    any word, else the misspelt words corrected (all, then any). The first that finds
-    rows is the answer; if none does, the last tried. `count` applies the list's filters
-    (so a fallback runs when the filtered list is empty) and remembers its answers."""
+) -> tuple[SearchOutcome, SearchMatches, int]:
+    """The search `q` is answered with, its matches and how many rows
+    `count(matches.all, outcome)` finds: all words, else any word, else the misspelt
+    words corrected (all, then any). The first that finds rows is the answer; if none
+    does, the last tried. `count` applies the list's filters (so a fallback runs when
+    the filtered list is empty) and remembers its answers."""
     terms = search_terms(q)
 
     def tries() -> Iterator[tuple[SearchMatch, list[str], bool]]:
@@ -94,10 +116,23 @@ def choose_search(
             words=tuple(searched),
             any_word=any_word,
         )
-        matches = search_matches(session, searched, any_word=any_word)
-        total = count(matches, outcome)
+        all_matches = search_all(session, searched, any_word=any_word)
+        total = count(all_matches, outcome)
         if total:
             break
+    # How many exercises have each word (whatever the filters): ranking costs as much as
+    # the commonest word's matches (bm25 and ts_rank read them all for its weight).
+    broad = total > 0 and any(
+        facts.count(
+            f"search|word|{word}",
+            lambda word=word: session.execute(  # type: ignore[misc]
+                sa.select(sa.func.count()).select_from(search_all(session, [word], any_word=False))
+            ).scalar_one(),
+        )
+        > RANKED_CANDIDATES
+        for word in outcome.words
+    )
+    matches = search_matches(session, outcome.words, any_word=outcome.any_word, bounded=broad)
     return outcome, matches, total
 
 
@@ -131,14 +166,83 @@ def _vocabulary(session: Session) -> list[str]:
     return [word for (word,) in rows]
 
 
-def search_matches(session: Session, terms: Sequence[str], *, any_word: bool) -> Any:
-    """A subquery of (exercise_id, rank) for the exercises matching every word of
-    `terms` (or with `any_word`, any: ranked first by how many words match)."""
+def search_all(session: Session, terms: Sequence[str], *, any_word: bool) -> Any:
+    """A subquery of the ids of the exercises matching every word of `terms` (or with
+    `any_word`, any), unranked."""
     if session.get_bind().dialect.name == "sqlite":
-        statement = _sqlite_matches(terms, any_word=any_word)
+        joiner = " OR " if any_word else " "
+        statement = sa.text(
+            "SELECT rowid AS exercise_id FROM exercise_search_fts "
+            "WHERE exercise_search_fts MATCH :match"
+        ).bindparams(match=joiner.join(f'"{term}"' for term in terms))
     else:
-        statement = _postgres_matches(terms, any_word=any_word)
-    return statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("search")
+        params = _postgres_words(terms)
+        queries = [f"plainto_tsquery('english', :{param.key})" for param in params]
+        statement = sa.text(
+            "SELECT exercise_id FROM exercise_search "  # noqa: S608
+            f"WHERE document @@ ({(' || ' if any_word else ' && ').join(queries)})"
+        ).bindparams(*params)
+    return statement.columns(exercise_id=sa.Integer).subquery("matching")
+
+
+def search_matches(
+    session: Session, terms: Sequence[str], *, any_word: bool, bounded: bool = False
+) -> SearchMatches:
+    """The matches of `terms` (every word, or with `any_word` any: ranked first by how
+    many words match), ranked in full by bm25 or ts_rank; or `bounded`, the first
+    RANKED_CANDIDATES of the tiers `_tiers` lists, each read (in id order) only as far
+    as needed, ranked by tier and then by id: no bm25 or ts_rank, which read every
+    match of each word, however few are ranked."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    all_matches = search_all(session, terms, any_word=any_word)
+    if not bounded:
+        if sqlite:
+            statement = _sqlite_matches(terms, any_word=any_word)
+        else:
+            statement = _postgres_matches(terms, any_word=any_word)
+        ranked = statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("search")
+        return SearchMatches(all=all_matches, ranked=ranked)
+    tiers = _tiers(terms, any_word=any_word)
+    statement = _sqlite_tiers(tiers) if sqlite else _postgres_tiers(tiers)
+    candidates = statement.columns(exercise_id=sa.Integer, rank=sa.Float).subquery("candidates")
+    ranked = (
+        sa.select(candidates.c.exercise_id, sa.func.min(candidates.c.rank).label("rank"))
+        .group_by(candidates.c.exercise_id)
+        .subquery("search")
+    )
+    ids = sa.select(candidates.c.exercise_id)
+    rest = (
+        sa.select(all_matches.c.exercise_id, sa.literal(REST_RANK, sa.Float).label("rank"))
+        .where(all_matches.c.exercise_id.not_in(ids))
+        .subquery("search")
+    )
+    return SearchMatches(all=all_matches, ranked=ranked, rest=rest)
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """Matches of one kind, all ranked above the next tier's: the words (`phrase`: in
+    order, together), in the heavy fields (names and terms) only, or anywhere; the
+    rank is minus `bonus` (the full ranking's own bonuses), at most 0."""
+
+    words: tuple[str, ...]
+    bonus: float
+    heavy: bool = False
+    phrase: bool = False
+
+
+def _tiers(terms: Sequence[str], *, any_word: bool) -> list[_Tier]:
+    """The tiers of a bounded search, best first, with the bonuses of the full ranking:
+    for every word, as a phrase in the heavy fields, then every word there, then
+    anywhere; for any word, every word, then each word alone."""
+    words = tuple(terms)
+    if any_word:
+        return [
+            _Tier(words, _PER_WORD * len(words)),
+            *(_Tier((word,), _PER_WORD) for word in words),
+        ]
+    tiers = [_Tier(words, 2 * _STRONG, heavy=True, phrase=True)] if len(words) > 1 else []
+    return [*tiers, _Tier(words, _STRONG, heavy=True), _Tier(words, 0.0)]
 
 
 # The SQL below is built from constants and parameter names only (noqa: S608); the
@@ -187,7 +291,7 @@ def _postgres_matches(terms: Sequence[str], *, any_word: bool) -> Any:
     if not any_word:
         # As on SQLite: every word in the heavy fields (weights A and B) ranks above words
         # found only in the others, and the words there as a phrase higher still.
-        strong = "ts_filter(document, '{a,b}')"
+        strong = "heavy"  # the heavy fields' own tsvector: ts_filter(document, '{a,b}')
         return sa.text(
             "SELECT exercise_id, "  # noqa: S608
             f"CAST(-ts_rank({weights}, document, query) "
@@ -204,3 +308,49 @@ def _postgres_matches(terms: Sequence[str], *, any_word: bool) -> Any:
         f"FROM exercise_search, (SELECT {' || '.join(each)} AS query) AS any_word "
         "WHERE document @@ query"
     ).bindparams(*params)
+
+
+def _sqlite_tiers(tiers: Sequence[_Tier]) -> Any:
+    # The tiers in order, each read (in rowid order) only until the bound is reached.
+    selects: list[str] = []
+    params: dict[str, str] = {}
+    for i, tier in enumerate(tiers):
+        if tier.phrase:
+            match = '"' + " ".join(tier.words) + '"'
+        else:
+            match = " ".join(f'"{word}"' for word in tier.words)
+        params[f"tier_{i}"] = f"{{names terms}} : ({match})" if tier.heavy else match
+        selects.append(
+            "SELECT * FROM (SELECT rowid AS exercise_id, "  # noqa: S608
+            f"{-tier.bonus} AS rank "
+            f"FROM exercise_search_fts WHERE exercise_search_fts MATCH :tier_{i} "
+            f"LIMIT {RANKED_CANDIDATES})"
+        )
+    return sa.text(
+        f"SELECT exercise_id, rank FROM ({' UNION ALL '.join(selects)}) "  # noqa: S608
+        f"LIMIT {RANKED_CANDIDATES}"
+    ).bindparams(**params)
+
+
+def _postgres_tiers(tiers: Sequence[_Tier]) -> Any:
+    # As on SQLite; the heavy tiers are read from `heavy`, the heavy fields' own
+    # tsvector, by its own index.
+    selects: list[str] = []
+    params: list[Any] = []
+    for i, tier in enumerate(tiers):
+        function = "phraseto_tsquery" if tier.phrase else "plainto_tsquery"
+        params.append(sa.bindparam(f"tier_{i}", " ".join(tier.words), literal_execute=True))
+        selects.append(
+            "(SELECT exercise_id, "  # noqa: S608
+            f"CAST({-tier.bonus} AS float8) AS rank "
+            f"FROM exercise_search WHERE {'heavy' if tier.heavy else 'document'} "
+            f"@@ {function}('english', :tier_{i}) LIMIT {RANKED_CANDIDATES})"
+        )
+    return sa.text(
+        f"SELECT exercise_id, rank FROM ({' UNION ALL '.join(selects)}) AS tiers "  # noqa: S608
+        f"LIMIT {RANKED_CANDIDATES}"
+    ).bindparams(*params)
+
+
+def _postgres_words(terms: Sequence[str]) -> list[Any]:
+    return [sa.bindparam(f"word_{i}", term, literal_execute=True) for i, term in enumerate(terms)]

@@ -28,7 +28,7 @@ from app.queries.exercise_filters import (
     without_retired,
 )
 from app.queries.exercise_order import Ordering, json_key
-from app.queries.exercise_search import SearchOutcome, choose_search
+from app.queries.exercise_search import SearchMatches, SearchOutcome, choose_search
 from app.queries.keyset import KeysetPage, PagePosition, first_page
 from app.queries.plans import in_page, planned_with, uses_id_arrays
 from app.queries.revision import Terms, revision_facts
@@ -145,43 +145,57 @@ def list_exercises(
         return counted
 
     outcome: SearchOutcome | None = None
-    search: Any = None
+    matches: SearchMatches | None = None
+    search: Any = None  # every match, for the counts and facets
     if filters.q:
-        outcome, search, total = choose_search(
+        outcome, matches, total = choose_search(
             session, facts, filters.q, lambda matches, tried: count(filters, matches, tried)
         )
+        search = matches.all
     else:
         total = count(filters, None, None)
-    order = Ordering.choose(sort, filters, search, term_ids["phase"])
     position = after()
 
-    # The page's keys first, then its rows: the walk in sort order reads only the sort
-    # index and the filters' link indexes, and the wide exercise rows are read for the
-    # page alone, not for every row the walk passes over.
-    keys = matching(
-        filters,
-        search,
-        *(column.label(f"key_{i}") for i, column in enumerate(order.key_columns)),
-        phase_joined=order.join_phase is not None,
-    )
-    if order.join_phase is not None:
-        membership = [
-            col(ExercisePhase.exercise_id) == Exercise.id,
-            col(ExercisePhase.phase_id) == planned_with(order.join_phase),
-        ]
-        if filters.phase_basis:
-            membership.append(col(ExercisePhase.basis).in_(planned_with(list(filters.phase_basis))))
-        keys = keys.join(ExercisePhase, sa.and_(*membership))
-    if position is not None:
-        keys = keys.where(order.after(position))
-    page = keys.order_by(*order.columns).limit(planned_with(limit + 1)).subquery("page")
-    page_keys = [page.c[f"key_{i}"] for i in range(len(order.key_columns))]
-    statement = (
-        sa.select(*_LISTED_COLUMNS, *page_keys)
-        .join_from(Exercise, page, page.c.id == Exercise.id)
-        .order_by(*(key.desc() if order.descending else key for key in page_keys))
-    )
-    rows = list(session.execute(statement).all())
+    def page_rows(ranked: Any) -> list[sa.Row[Any]]:
+        """The page's keys first, then its rows: the walk in sort order reads only the
+        sort index and the filters' link indexes, and the wide exercise rows are read
+        for the page alone, not for every row the walk passes over."""
+        order = Ordering.choose(sort, filters, ranked, term_ids["phase"])
+        keys = matching(
+            filters,
+            ranked,
+            *(column.label(f"key_{i}") for i, column in enumerate(order.key_columns)),
+            phase_joined=order.join_phase is not None,
+        )
+        if order.join_phase is not None:
+            membership = [
+                col(ExercisePhase.exercise_id) == Exercise.id,
+                col(ExercisePhase.phase_id) == planned_with(order.join_phase),
+            ]
+            if filters.phase_basis:
+                basis = planned_with(list(filters.phase_basis))
+                membership.append(col(ExercisePhase.basis).in_(basis))
+            keys = keys.join(ExercisePhase, sa.and_(*membership))
+        if position is not None:
+            keys = keys.where(order.after(position))
+        page = keys.order_by(*order.columns).limit(planned_with(limit + 1)).subquery("page")
+        page_keys = [page.c[f"key_{i}"] for i in range(len(order.key_columns))]
+        statement = (
+            sa.select(*_LISTED_COLUMNS, *page_keys)
+            .join_from(Exercise, page, page.c.id == Exercise.id)
+            .order_by(*(key.desc() if order.descending else key for key in page_keys))
+        )
+        return list(session.execute(statement).all())
+
+    if matches is None:
+        rows = page_rows(None)
+    elif sort is not None:
+        rows = page_rows(matches.all)  # sorted by a column: the search only selects
+    else:
+        rows = page_rows(matches.ranked)
+        if matches.rest is not None and len(rows) <= limit:
+            # Past a broad search's ranked candidates: its other matches, by id.
+            rows += page_rows(matches.rest)[: limit + 1 - len(rows)]
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -130,17 +130,31 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
             "The prefix has no words to complete.",
             [FieldError(field="q", message="no words to complete", value=q[:64])],
         )
-    index: SuggestionIndex = revision_facts(session).count(
-        "suggest|index", lambda: SuggestionIndex.of(_suggestion_rows(session))
-    )
+    index = suggestion_index(session)
     *whole, last = typed
 
     def completes(entry: _Entry) -> bool:
         return all(any(w.startswith(word) for w in entry.words) for word in whole)
 
+    def size(of_words: list[str]) -> int:
+        return sum(len(index.by_word[w]) for w in of_words)
+
     def entries(of_words: list[str]) -> Iterator[_Entry]:
-        merged = heapq.merge(*(index.by_word[w] for w in of_words))
-        return (entry for entry in merged if completes(entry))
+        """The entries with one of `of_words` that complete every whole word, best
+        first: walked from the typed word with the fewest entries (a common last word,
+        "st", would walk most of the index to find the few with "lying" and "hamstring")."""
+        wanted = set(of_words)
+        walked = of_words
+        for word in whole:
+            narrower = index.starting_with(word)
+            if size(narrower) < size(walked):
+                walked = narrower
+        merged = heapq.merge(*(index.by_word[w] for w in walked))
+        return (
+            entry
+            for entry in merged
+            if completes(entry) and (walked is of_words or not wanted.isdisjoint(entry.words))
+        )
 
     typed_text = " ".join(typed)
     starts = index.starting_with(last)
@@ -159,6 +173,15 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
             if len(found) >= limit:
                 return list(found.values())
     return list(islice(found.values(), limit))
+
+
+def suggestion_index(session: Session) -> SuggestionIndex:
+    """The completions of the revision the session reads: built once per revision (an
+    app builds the current one as it starts, see `app.dependencies`)."""
+    index: SuggestionIndex = revision_facts(session).count(
+        "suggest|index", lambda: SuggestionIndex.of(_suggestion_rows(session))
+    )
+    return index
 
 
 def _lazy_near(

@@ -10,7 +10,8 @@ aliases; goals, category, body regions, equipment and position; summary, cues an
 conditions it lists; instructions. SQLite indexes it with an external-content FTS5 table kept in step
 by triggers on `exercise_search` (never on `exercise`, which is not rebuilt: rebuilding
 it would cascade deletes); PostgreSQL with a generated tsvector, weighted A to D, and a
-GIN index. `search_word` holds the index's words (for correcting misspelt ones).
+GIN index, and another of the heavy fields alone (names A, terms B), also GIN-indexed,
+for the best tiers of a broad search. `search_word` holds the index's words (for correcting misspelt ones).
 
 The rows of the exercises already stored are written here, by the same code the writer
 uses, so an upgraded database searches as a freshly seeded one does.
@@ -93,6 +94,14 @@ def upgrade() -> None:
         op.execute(
             "CREATE INDEX ix_exercise_search_document ON exercise_search USING gin (document)"
         )
+        # The heavy fields alone (names A, terms B: as in `document`, positions and all),
+        # indexed too: a broad search's best tiers are read from it (`exercise_search`).
+        op.execute(
+            "ALTER TABLE exercise_search ADD COLUMN heavy tsvector GENERATED ALWAYS AS ("
+            "setweight(to_tsvector('english', names), 'A') || "
+            "setweight(to_tsvector('english', terms), 'B')) STORED"
+        )
+        op.execute("CREATE INDEX ix_exercise_search_heavy ON exercise_search USING gin (heavy)")
     _index_stored_exercises()
 
 
@@ -115,6 +124,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {trigger}")
         op.execute("DROP TABLE exercise_search_fts")
     else:
+        op.execute("DROP INDEX ix_exercise_search_heavy")
         op.execute("DROP INDEX ix_exercise_search_document")
     op.drop_table("search_word")
     op.drop_table("exercise_search")
