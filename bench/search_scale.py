@@ -10,6 +10,10 @@ p99: the median of `--repeat` turns). It also prints the judged set's relevance
 (`bench.relevance`, over the real catalogue) beside the latencies.
 
     python -m bench.search_scale --sizes 10000,100000 --duration 3 --repeat 3
+
+Loading 100k takes minutes per database: `--keep sqlite=URL --keep postgresql=URL`
+measures those databases instead of fresh ones, loading one only if it does not hold
+the size asked for (one size per kept database), and leaves them for the next run.
 """
 
 import argparse
@@ -18,13 +22,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx2
+import sqlalchemy as sa
 
+from app.database import build_engine
 from bench import relevance
 from bench.run import BIN, WORKERS, WRK, Server, database, machine, postgres_unreachable, run_wrk
 from bench.synthetic import load
@@ -55,11 +62,38 @@ HEADER = (
 )
 
 
-def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) -> list[str]:
-    lines = []
+@contextmanager
+def kept_or_fresh(kind: str, kept: dict[str, str], workdir: Path) -> Iterator[str]:
+    """The kept database of `kind`, or a fresh one removed afterwards."""
+    if kind in kept:
+        yield kept[kind]
+        return
     with database(kind, workdir) as url:
-        load_seconds = load(url, size, progress=sys.stderr.isatty())
-        print(f"{kind}: {size:,} exercises loaded in {load_seconds:.1f} s", file=sys.stderr)
+        yield url
+
+
+def exercises_held(url: str) -> int:
+    """How many exercises a database holds (0 if it has no catalogue yet)."""
+    engine = build_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT count(*) FROM exercise")).scalar_one())
+    except sa.exc.SQLAlchemyError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def measure(
+    kind: str, size: int, arguments: argparse.Namespace, workdir: Path, kept: dict[str, str]
+) -> list[str]:
+    lines = []
+    with kept_or_fresh(kind, kept, workdir) as url:
+        if kind in kept and exercises_held(url) == size:
+            print(f"{kind}: the kept database holds {size:,} exercises", file=sys.stderr)
+        else:
+            load_seconds = load(url, size, progress=sys.stderr.isatty())
+            print(f"{kind}: {size:,} exercises loaded in {load_seconds:.1f} s", file=sys.stderr)
         environment = {
             "DATABASE_URL": url,
             "RESPONSE_CACHE_ENABLED": "false",
@@ -115,11 +149,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=3, help="seconds per wrk run")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=3, help="turns (median taken)")
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KIND=URL",
+        help="measure (and keep) this database of KIND instead of a fresh one",
+    )
     arguments = parser.parse_args(argv)
+    kept = dict(item.split("=", 1) for item in arguments.keep)
+    if unknown := set(kept) - {"sqlite", "postgresql"}:
+        parser.error(f"--keep: unknown database kind {sorted(unknown)}")
     if not Path(WRK).exists():
         sys.exit(f"{WRK} is missing: scripts/ensure-debian-package {WRK} wrk installs it")
     print(f"# Search at scale, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
+    # The cores may be shared: the load before and after the run says how busy they were.
+    print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     command = " ".join(sys.argv[1:] if argv is None else argv)
     print(f"command: python -m bench.search_scale {command}")
     print(f"response cache off; {WORKERS} workers; wrk -t1 -c1, median of {arguments.repeat} turns")
@@ -133,8 +179,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-search-") as directory:
         for kind in kinds:
             for size in (int(text) for text in arguments.sizes.split(",")):
-                for line in measure(kind, size, arguments, Path(directory)):
+                for line in measure(kind, size, arguments, Path(directory), kept):
                     print(line, flush=True)
+    print("load average (1, 5, 15 min) after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print()
     print("Judged query set (tests/judged_queries.py) over the real catalogue:")
     relevance.main([])
