@@ -96,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(resources.warm)
+        # perf: the revision's completions, just built, out of the collector's full
+        # passes too (as in `create_asgi_app`; refcounting still frees them later).
+        gc.collect()
+        gc.freeze()
         yield
         resources.dispose()
 

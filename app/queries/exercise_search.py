@@ -142,13 +142,24 @@ def corrected_terms(
     """`terms` with each word of 4+ letters the index lacks replaced by the index's
     nearest word (edit distance at most 2; the commonest of equally near ones), or None
     if no word changes."""
-    vocabulary = facts.count("search|vocabulary", lambda: _vocabulary(session))
-    known = set(vocabulary)
+    # Remembered per revision, as a 1-tuple (None is "not yet known" to the memo): an
+    # edit-distance scan of the vocabulary per word is the dearest part of a search.
+    remembered: tuple[list[str] | None] = facts.count(
+        f"search|corrected|{list(terms)!r}", lambda: (_corrected(session, facts, terms),)
+    )
+    return remembered[0]
+
+
+def _corrected(session: Session, facts: RevisionFacts, terms: Sequence[str]) -> list[str] | None:
+    vocabulary: tuple[list[str], frozenset[str]] = facts.count(
+        "search|vocabulary",
+        lambda: (words := _vocabulary(session), frozenset(words)),
+    )
     corrected = []
     for term in terms:
-        if len(term) >= MIN_CORRECTED_LENGTH and term.isalpha() and term not in known:
+        if len(term) >= MIN_CORRECTED_LENGTH and term.isalpha() and term not in vocabulary[1]:
             best = process.extractOne(
-                term, vocabulary, scorer=Levenshtein.distance, score_cutoff=MAX_CORRECTION
+                term, vocabulary[0], scorer=Levenshtein.distance, score_cutoff=MAX_CORRECTION
             )
             if best is not None:
                 term = best[0]
@@ -176,11 +187,15 @@ def search_all(session: Session, terms: Sequence[str], *, any_word: bool) -> Any
             "WHERE exercise_search_fts MATCH :match"
         ).bindparams(match=joiner.join(f'"{term}"' for term in terms))
     else:
-        params = _postgres_words(terms)
-        queries = [f"plainto_tsquery('english', :{param.key})" for param in params]
+        # As the ranked SQL below words it, so that both find the same rows.
+        if any_word:
+            params = _postgres_words(terms)
+            query = " || ".join(f"plainto_tsquery('english', :{param.key})" for param in params)
+        else:
+            params = [sa.bindparam("terms", " ".join(terms), literal_execute=True)]
+            query = "plainto_tsquery('english', :terms)"
         statement = sa.text(
-            "SELECT exercise_id FROM exercise_search "  # noqa: S608
-            f"WHERE document @@ ({(' || ' if any_word else ' && ').join(queries)})"
+            f"SELECT exercise_id FROM exercise_search WHERE document @@ ({query})"  # noqa: S608
         ).bindparams(*params)
     return statement.columns(exercise_id=sa.Integer).subquery("matching")
 
@@ -190,9 +205,10 @@ def search_matches(
 ) -> SearchMatches:
     """The matches of `terms` (every word, or with `any_word` any: ranked first by how
     many words match), ranked in full by bm25 or ts_rank; or `bounded`, the first
-    RANKED_CANDIDATES of the tiers `_tiers` lists, each read (in id order) only as far
-    as needed, ranked by tier and then by id: no bm25 or ts_rank, which read every
-    match of each word, however few are ranked."""
+    RANKED_CANDIDATES of the tiers `_tiers` lists, each read (in the order the database
+    finds them: rowid order on SQLite, the table's on PostgreSQL) only as far as
+    needed, ranked by tier and then by id: no bm25 or ts_rank, which read every match
+    of each word, however few are ranked."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     all_matches = search_all(session, terms, any_word=any_word)
     if not bounded:

@@ -187,7 +187,9 @@ def list_exercises(
         )
         return list(session.execute(statement).all())
 
-    if matches is None:
+    if total == 0:
+        rows = []  # the count is exact: no page to look for
+    elif matches is None:
         rows = page_rows(None)
     elif sort is not None:
         rows = page_rows(matches.all)  # sorted by a column: the search only selects
