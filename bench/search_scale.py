@@ -42,6 +42,8 @@ NONSENSE = " ".join(
 # (name, URL, the p99 target in ms, the `matched` the search must report)
 URLS: list[tuple[str, str, float, str | None]] = [
     ("search, all words", "/v1/exercises?q=hamstring+bridge", 30, "all"),
+    # bench.run's search, whose p99 the earlier scale runs report.
+    ("search, all words (bench.run's)", "/v1/exercises?q=hamstring+stretch", 30, "all"),
     ("search, all words (phrase)", "/v1/exercises?q=knee+pain", 30, "all"),
     ("search, any word", "/v1/exercises?q=doorway+kettlebell+slider", 60, "any"),
     ("search, corrected", "/v1/exercises?q=hamstrng", 60, "corrected"),

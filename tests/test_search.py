@@ -19,7 +19,15 @@ from app.search_index import indexed_words
 from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
 from tests.conftest import DOCUMENTS
-from tests.helpers import assert_problem, edit, slugs
+from tests.helpers import (
+    approve,
+    assert_problem,
+    edit,
+    exercise_data,
+    propose,
+    slugs,
+    term_data,
+)
 from tests.judged_queries import JUDGED_QUERIES, Judgment
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)
@@ -463,6 +471,42 @@ class TestIndexFollowsWrites:
 
         edit(catalogue_dir / "goals.yaml", rename)
         seed_catalogue(session, read_catalogue(catalogue_dir, DOCUMENTS), now=LATER)
+        assert sorted(all_slugs(client, q="recuperation")) == [
+            "hamstring-foam-rolling",
+            "moist-heat",
+        ]
+        index_is_consistent(session)
+
+    def test_an_approved_proposal_reindexes_in_its_transaction(self, client, session, keys):
+        assert slugs(search(client, "compress")) == []
+        data = exercise_data("moist-heat") | {"name": "Warm compress"}
+        proposal = propose(
+            client,
+            keys.curator,
+            kind="exercise",
+            action="update",
+            slug="moist-heat",
+            base_version=1,
+            data=data,
+        )
+        assert proposal.status_code == 201, proposal.text
+        assert approve(client, keys.reviewer, proposal.json()["id"]).status_code == 200
+        assert slugs(search(client, "compress")) == ["moist-heat"]
+        index_is_consistent(session)
+
+    def test_an_approved_goal_rename_reindexes_its_exercises(self, client, session, keys):
+        data = term_data("goal", "recovery") | {"name": "Recuperation"}
+        proposal = propose(
+            client,
+            keys.curator,
+            kind="goal",
+            action="update",
+            slug="recovery",
+            base_version=1,
+            data=data,
+        )
+        assert proposal.status_code == 201, proposal.text
+        assert approve(client, keys.reviewer, proposal.json()["id"]).status_code == 200
         assert sorted(all_slugs(client, q="recuperation")) == [
             "hamstring-foam-rolling",
             "moist-heat",

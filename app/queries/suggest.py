@@ -55,6 +55,8 @@ class _Entry:
     rank: tuple[bool, int, int, str]
     row: SuggestionRow = field(compare=False)
     words: tuple[str, ...] = field(compare=False)
+    # The words with a space before each: " " + w in it says a word starts with w.
+    spaced: str = field(compare=False, default="")
 
 
 @dataclass
@@ -74,7 +76,8 @@ class SuggestionIndex:
             _Entry(
                 rank=(row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower()),
                 row=row,
-                words=tuple(words(row.text)),
+                words=tuple(found := words(row.text)),
+                spaced="".join(" " + word for word in found),
             )
             for row in dict.fromkeys(rows)
         )
@@ -133,8 +136,10 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
     index = suggestion_index(session)
     *whole, last = typed
 
+    prefixes = [" " + word for word in whole]
+
     def completes(entry: _Entry) -> bool:
-        return all(any(w.startswith(word) for w in entry.words) for word in whole)
+        return all(prefix in entry.spaced for prefix in prefixes)
 
     def size(of_words: list[str]) -> int:
         return sum(len(index.by_word[w]) for w in of_words)
