@@ -30,7 +30,12 @@ from app.queries.exercise_filters import (
 from app.queries.exercise_order import Ordering, json_key
 from app.queries.exercise_search import SearchMatches, SearchOutcome, choose_search
 from app.queries.keyset import KeysetPage, PagePosition, first_page
-from app.queries.plans import in_page, planned_with, uses_id_arrays
+from app.queries.plans import (
+    in_page,
+    planned_with,
+    uses_id_arrays,
+    without_sequential_scans,
+)
 from app.queries.revision import Terms, revision_facts
 from app.queries.terms import not_found
 from app.vocabulary import Category, Difficulty, ExerciseSort, Facet, Position, Severity
@@ -193,11 +198,14 @@ def list_exercises(
         rows = page_rows(None)
     elif sort is not None:
         rows = page_rows(matches.all)  # sorted by a column: the search only selects
-    else:
+    elif not matches.bounded:
         rows = page_rows(matches.ranked)
-        if matches.rest is not None and len(rows) <= limit:
-            # Past a broad search's ranked candidates: its other matches, by id.
-            rows += page_rows(matches.rest)[: limit + 1 - len(rows)]
+    else:
+        with without_sequential_scans(session):
+            rows = page_rows(matches.ranked)
+            if len(rows) <= limit:
+                # Past a broad search's ranked candidates: its other matches, by id.
+                rows += page_rows(matches.rest)[: limit + 1 - len(rows)]
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
