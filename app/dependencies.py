@@ -5,12 +5,14 @@ query, paging, and content negotiation.
 An app built by `app.main.create_app` holds one `AppResources` for its whole life:
 everything here reaches settings and engines through it, never through globals."""
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import sqlalchemy as sa
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
@@ -31,13 +33,20 @@ from app.database import (
     snapshot_engine,
     write_engine,
 )
-from app.errors import CatalogueError, ExportsBusy, NotAcceptable, NotModified
+from app.errors import (
+    CatalogueError,
+    DatabaseUnavailable,
+    ExportsBusy,
+    NotAcceptable,
+    NotModified,
+)
 from app.keys import VerifiedKeys
 from app.ndjson_export import MEDIA_TYPE, body_chunks
 from app.pagination import DetailPage, ListPage, Page, Paging
 from app.queries.export import ExportHead, export_head
 from app.queries.keyset import KeysetPage
 from app.queries.revision import RevisionMemo, attach_memo
+from app.queries.suggest import suggestion_index
 from app.security import is_head_request
 from app.settings import Settings
 
@@ -95,6 +104,17 @@ class AppResources:
     def dispose(self) -> None:
         self.engine.dispose()
         self.reads.dispose()
+
+    def warm(self) -> None:
+        """Learn the current revision's facts and build its completions before the first
+        request asks (at 100k exercises, seconds): a worker starting, or a catalogue not
+        yet seeded, simply skips what it cannot read."""
+        try:
+            with self.reads.session() as session:
+                attach_memo(session, self.revision_memo)
+                suggestion_index(session)
+        except (DatabaseUnavailable, sa.exc.SQLAlchemyError) as error:
+            logging.getLogger("app").info("not warmed: %s", type(error).__name__)
 
 
 def app_resources(request: Request) -> AppResources:

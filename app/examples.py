@@ -405,3 +405,14 @@ PROBLEMS: dict[int, dict[str, Any]] = {
         "detail": "The catalogue database cannot be reached; try again shortly.",
     },
 }
+
+
+SUGGESTIONS: dict[str, Any] = {
+    "items": [
+        {
+            "text": "Nordic hamstring exercise",
+            "kind": "exercise",
+            "slug": "nordic-hamstring-exercise",
+        }
+    ]
+}

@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -35,6 +36,7 @@ from app.routes import (
     phases,
     proposals,
     sources,
+    suggest,
 )
 from app.security import (
     ConcurrencyLimitMiddleware,
@@ -98,6 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(resources.warm)
+        # perf: the revision's completions, just built, out of the collector's full
+        # passes too (as in `create_asgi_app`; refcounting still frees them later).
+        gc.collect()
+        gc.freeze()
         yield
         resources.dispose()
 
@@ -181,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         changes,
         export,
         proposals,
+        suggest,
     ):
         # 406 is decided before the conditional-request check: a 304 would be wrong too.
         app.include_router(module.router, dependencies=[Depends(json_acceptable)])

@@ -203,6 +203,31 @@ class Exercise(SQLModel, table=True):
     )
 
 
+class ExerciseSearch(SQLModel, table=True):
+    """An exercise's searchable text by weight, written by the writer with the exercise
+    and its links (see `app.search_index`). Each database indexes it its own way,
+    written by hand in the migrations: an FTS5 table on SQLite, a weighted tsvector
+    column on PostgreSQL."""
+
+    __tablename__ = "exercise_search"
+
+    exercise_id: int = Field(sa_column_args=[cascade_fk("exercise.id")], primary_key=True)
+    names: str  # name and aliases (weighted highest)
+    terms: str  # goals, category, body regions, equipment and position
+    body: str  # summary, cues and the conditions it lists
+    instructions: str  # (weighted lowest)
+
+
+class SearchWord(SQLModel, table=True):
+    """A word of the search index and how many exercises' text has it: the vocabulary
+    misspelt words are corrected against."""
+
+    __tablename__ = "search_word"
+
+    word: str = Field(max_length=64, primary_key=True)
+    documents: int
+
+
 class ExerciseEquipment(SQLModel, table=True):
     __tablename__ = "exercise_equipment"
 

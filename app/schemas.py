@@ -21,10 +21,13 @@ from app.models import (
 from app.pagination import CURSOR_SCHEMA, Page
 from app.queries.changes import FeedEntry, FeedPage
 from app.queries.conditions import AffectedExerciseRow
+from app.queries.exercise_facets import FacetCount
+from app.queries.exercise_search import SearchOutcome
 from app.queries.exercises import ListedExercise
 from app.queries.goals import ExerciseRefRow
 from app.queries.phases import PhaseExerciseRow
 from app.queries.sources import SourceDetailPage
+from app.queries.suggest import SuggestionRow
 from app.queries.terms import TermPage
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
@@ -34,6 +37,7 @@ from app.vocabulary import (
     ConditionKind,
     Difficulty,
     EvidenceField,
+    Facet,
     InstructionsBasis,
     PhaseBasis,
     PhaseSlug,
@@ -41,9 +45,11 @@ from app.vocabulary import (
     ProposalAction,
     ProposalStatus,
     ResourceKind,
+    SearchMatch,
     Severity,
     SourceKind,
     Stance,
+    SuggestionKind,
     TextQuality,
 )
 
@@ -705,3 +711,80 @@ class Health(BaseModel):
         description="For readiness: each check and its result (`database`, and the "
         "`migrations` revision the database is at).",
     )
+
+
+class SearchInfo(BaseModel):
+    """How `q` was searched."""
+
+    query: str = Field(description="`q` as given.")
+    matched: SearchMatch = Field(
+        description="`all`: every word matched; `any`: nothing had every word, so items "
+        "with any of them, most words first; `corrected`: nothing had any, so misspelt "
+        "words were corrected against the catalogue's vocabulary and searched again."
+    )
+    corrected_query: str | None = Field(
+        description="With `corrected`: the words searched for instead; otherwise null."
+    )
+
+    @staticmethod
+    def from_outcome(outcome: SearchOutcome | None) -> "SearchInfo | None":
+        if outcome is None:
+            return None
+        return SearchInfo(
+            query=outcome.query,
+            matched=outcome.matched,
+            corrected_query=outcome.corrected_query,
+        )
+
+
+class FacetValue(BaseModel):
+    value: str = Field(description="A slug or vocabulary value of the field.")
+    count: int = Field(description="Exercises of the list with this value.")
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class ExercisePage(Page[ExerciseItem]):
+    """The exercise list's envelope: with `q` its `search`, with `facets` their counts."""
+
+    # Present only when asked for (`exclude_if`), so a list without them is unchanged.
+    search: SearchInfo | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="With `q`: how it was searched. Absent without `q`.",
+    )
+    facets: dict[Facet, list[FacetValue]] | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="With `facets`: per field asked for, the count of each value over the "
+        "whole list, ignoring that field's own filter (disjunctive). Absent without.",
+    )
+
+    @staticmethod
+    def facets_of(counted: dict[Facet, list[FacetCount]] | None) -> Any:
+        if counted is None:
+            return None
+        return {
+            facet: [FacetValue(value=c.value, count=c.count) for c in counts]
+            for facet, counts in counted.items()
+        }
+
+
+class Suggestion(BaseModel):
+    text: str = Field(description="What to show and, once chosen, to search for.")
+    kind: SuggestionKind = Field(description="What it names.")
+    slug: str = Field(description="The slug of what it names (an exercise's, for an alias).")
+
+
+class SuggestionList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SUGGESTIONS]})
+
+    items: list[Suggestion]
+
+    @staticmethod
+    def from_rows(rows: Sequence[SuggestionRow]) -> "SuggestionList":
+        return SuggestionList(
+            items=[Suggestion(text=row.text, kind=row.kind, slug=row.slug) for row in rows]
+        )

@@ -156,3 +156,34 @@ class ExerciseSort(StrEnum):
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX_LENGTH = 100
+
+
+class SearchMatch(StrEnum):
+    """How a search query found its results (see `app.queries.exercise_search`)."""
+
+    all = "all"  # every word
+    any = "any"  # nothing had every word: any of them, most words first
+    corrected = "corrected"  # nothing had any: misspelt words corrected
+
+
+class Facet(StrEnum):
+    """Fields of the exercise list that `facets` can count values of."""
+
+    phase = "phase"
+    goal = "goal"
+    category = "category"
+    equipment = "equipment"
+    position = "position"
+    difficulty = "difficulty"
+    body_region = "body_region"
+    condition = "condition"
+
+
+class SuggestionKind(StrEnum):
+    """What a search-box suggestion names."""
+
+    exercise = "exercise"
+    goal = "goal"
+    condition = "condition"
+    body_region = "body_region"
+    equipment = "equipment"

@@ -3,7 +3,9 @@ proposals) goes through a `CatalogueWriter`, in the caller's transaction: it wri
 rows and their links, keeps what is derived from them in step (each resource's
 `version`, an exercise's content hash and its copies of its phase and goal ids, the
 catalogue's content sum), appends each change to the change log, and moves the
-catalogue revision on."""
+catalogue revision on. The search index (`app.search_index`) is refreshed beside
+the change log for every exercise changed and every exercise naming a term renamed or
+deleted."""
 
 import uuid
 from collections.abc import Sequence
@@ -34,6 +36,7 @@ from app.models import (
     Source,
     SourceDocument,
 )
+from app.search_index import drop_from_search_index, linked_exercise_ids, refresh_search_index
 from app.seeding.format import (
     TERM_ENTRIES,
     ContentSum,
@@ -176,6 +179,9 @@ class CatalogueWriter:
         # Phases whose place in the order moved: their exercises' details list phases
         # in that order, so they read differently (see `move_revision`).
         self.reordered_phases: set[int] = set()
+        # Exercises whose search text names a goal or condition renamed or deleted here
+        # (see `move_revision`).
+        self.search_stale: set[int] = set()
 
     def stored_exercises(self, slugs: Sequence[str] | None = None) -> dict[str, StoredExercise]:
         """Every exercise's (or those of `slugs`) id, content hash and version, by slug
@@ -249,6 +255,8 @@ class CatalogueWriter:
             self._record(kind, entry.slug, Action.created, version, new_hash=new_hash)
             return row
         old_hash = old_hash or term_hash(kind, row.model_dump())
+        if getattr(row, "name", None) != values.get("name"):
+            self.search_stale |= linked_exercise_ids(self.session, kind, [row.id])
         for key, value in values.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
@@ -259,6 +267,7 @@ class CatalogueWriter:
         return row
 
     def _delete_term(self, kind: str, row: Any) -> None:
+        self.search_stale |= linked_exercise_ids(self.session, kind, [row.id])
         self._record(
             kind,
             str(row.slug),
@@ -436,6 +445,7 @@ class CatalogueWriter:
         ids = [stored.id for stored in exercises.values()]
         if not ids:
             return
+        drop_from_search_index(self.session, ids)
         self._delete_links(ids)
         self.session.execute(
             delete(Progression).where(
@@ -492,11 +502,16 @@ class CatalogueWriter:
 
         Before that, the exercises whose detail now reads differently get their stored
         body rendered again (`app.detail_bodies`): those changed, and those in a phase
-        that moved in the order (a derived change of their own)."""
+        that moved in the order (a derived change of their own); and their search rows
+        are written again."""
         self.session.flush()
         if self.reordered_phases:
             self._touch_phase_members(self.reordered_phases)
-        store_bodies(self.session, self._changed_exercise_ids())
+        changed = self._changed_exercise_ids()
+        store_bodies(self.session, changed)
+        # The search index, beside the change log: every exercise changed, and those
+        # naming a term renamed or deleted (a deleted exercise's rows went with it).
+        refresh_search_index(self.session, {*changed, *self.search_stale})
         if self.changes:
             self.session.execute(
                 _insert(CatalogueChange),

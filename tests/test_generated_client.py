@@ -81,7 +81,7 @@ class TestGeneratedClient:
             page = list_exercises.sync(
                 client=api, phase=[models.PhaseSlug.ACUTE], limit=2, cursor=cursor
             )
-            assert isinstance(page, models.PageExerciseItem)
+            assert isinstance(page, models.ExercisePage)
             assert page.total == expected["total"]
             assert len(page.items) <= 2
             for item in page.items:

@@ -44,6 +44,7 @@ EXAMPLE_MODELS: list[type[BaseModel]] = [
     schemas.ProposalIn,
     schemas.ProposalOut,
     schemas.ProposalDetail,
+    schemas.SuggestionList,
     Problem,
 ]
 # What `uuid.uuid4().hex` gives: the X-Request-ID minted for a request that has none.
@@ -67,6 +68,7 @@ CATALOGUE_READS = [
     "/v1/goals/strength/history",
     "/v1/conditions/acute-hamstring-strain/history",
     "/v1/sources/hamstring-pain-exercises/history",
+    "/v1/suggest?q=ham",
 ]
 
 
@@ -473,6 +475,7 @@ class TestOfflineDocs:
         }
         assert operation_ids == {
             "listExercises",
+            "getSuggestions",
             "getExercise",
             "listPhases",
             "getPhase",

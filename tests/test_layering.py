@@ -13,7 +13,14 @@ from app.settings import PROJECT_ROOT
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "foundation",
-        ("app.vocabulary", "app.settings", "app.errors", "app.examples", "app.metrics"),
+        (
+            "app.vocabulary",
+            "app.settings",
+            "app.errors",
+            "app.examples",
+            "app.metrics",
+            "app.search_text",
+        ),
     ),
     ("tables", ("app.models", "app.seeding.format", "app.seeding.checking")),
     (
@@ -23,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.detail_bodies",
             "app.queries",
             "app.writer",
+            "app.search_index",
             "app.seeding.reading",
             "app.seeding.stored",
             "app.seeding.exporting",

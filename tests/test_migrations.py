@@ -46,6 +46,15 @@ class TestMigrations:
     def test_search_is_created_and_removed(self, databases, database_kind):
         engine = build_engine(databases.create(database_kind))
         migrate(engine)
+        assert {"exercise_search", "search_word"} <= table_names(engine)
+        if database_kind == "sqlite":
+            assert "exercise_search_fts" in table_names(engine)
+        else:
+            columns = {c["name"] for c in sa.inspect(engine).get_columns("exercise_search")}
+            assert "document" in columns
+        # Down to 0008: the first edition's index is back.
+        migrate(engine, "0008", down=True)
+        assert not {"exercise_search", "exercise_search_fts", "search_word"} & table_names(engine)
         if database_kind == "sqlite":
             assert "exercise_fts" in table_names(engine)
         else:
@@ -54,6 +63,36 @@ class TestMigrations:
         migrate(engine, "base", down=True)
         assert "exercise_fts" not in table_names(engine)
         engine.dispose()
+
+    def test_0009_indexes_the_exercises_already_stored(self, databases, database_kind):
+        engine = build_engine(databases.create(database_kind))
+        try:
+            migrate(engine)
+            with Session(engine) as session:
+                seed_catalogue(session, read_catalogue(FIXTURE_CATALOGUE, DOCUMENTS))
+            index = (
+                "SELECT exercise_id, names, terms, body, instructions FROM exercise_search "
+                "ORDER BY exercise_id"
+            )
+            words = "SELECT word, documents FROM search_word ORDER BY word"
+            with engine.connect() as connection:
+                seeded = [tuple(r) for r in connection.execute(sa.text(index))]
+                seeded_words = [tuple(r) for r in connection.execute(sa.text(words))]
+            migrate(engine, "0008", down=True)
+            migrate(engine)
+            with engine.connect() as connection:
+                assert [tuple(r) for r in connection.execute(sa.text(index))] == seeded
+                assert [tuple(r) for r in connection.execute(sa.text(words))] == seeded_words
+                exercises = connection.execute(sa.text("SELECT count(*) FROM exercise")).scalar()
+                assert len(seeded) == exercises
+                # The database's own index answers from the migrated rows.
+                if database_kind == "sqlite":
+                    found = "SELECT count(*) FROM exercise_search_fts WHERE exercise_search_fts MATCH 'towel'"
+                else:
+                    found = "SELECT count(*) FROM exercise_search WHERE document @@ plainto_tsquery('english', 'towel')"
+                assert connection.execute(sa.text(found)).scalar() == 1
+        finally:
+            engine.dispose()
 
     def test_0004_copies_each_exercises_phase_and_goal_ids_from_its_links(
         self, databases, database_kind

@@ -23,6 +23,7 @@ from app.models import (
     ExercisePhase,
     Progression,
 )
+from app.queries.exercise_facets import FacetCount, count_facet, facet_filters
 from app.queries.exercise_filters import (
     ExerciseFilters,
     check_known_values,
@@ -31,12 +32,17 @@ from app.queries.exercise_filters import (
     without_retired,
 )
 from app.queries.exercise_order import Ordering, json_key
-from app.queries.exercise_search import search_matches
+from app.queries.exercise_search import SearchMatches, SearchOutcome, choose_search
 from app.queries.keyset import KeysetPage, PagePosition, first_page
-from app.queries.plans import in_page, planned_with, uses_id_arrays
+from app.queries.plans import (
+    in_page,
+    planned_with,
+    uses_id_arrays,
+    without_sequential_scans,
+)
 from app.queries.revision import Terms, revision_facts
 from app.queries.terms import not_found
-from app.vocabulary import Category, Difficulty, ExerciseSort, Position, Severity
+from app.vocabulary import Category, Difficulty, ExerciseSort, Facet, Position, Severity
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,15 @@ def filter_value_errors(session: Session, *, filters: ExerciseFilters) -> list[F
     return unknown_filter_values(session, filters, facts.terms.ids)
 
 
+@dataclass(frozen=True)
+class ExerciseListPage(KeysetPage[ListedExercise]):
+    """A page of the exercise list, with how its search was answered (with `q`) and
+    the facets asked for."""
+
+    search: SearchOutcome | None = None
+    facets: dict[Facet, list[FacetCount]] | None = None
+
+
 def list_exercises(
     session: Session,
     *,
@@ -104,69 +119,132 @@ def list_exercises(
     sort: ExerciseSort | None = None,
     limit: int = 20,
     after: PagePosition = first_page,
-) -> KeysetPage[ListedExercise]:
-    """One page of exercises matching `filters`, after the keyset position `after`.
+    facets: Sequence[Facet] = (),
+) -> ExerciseListPage:
+    """One page of exercises matching `filters`, after the keyset position `after`,
+    with the counts of each of `facets`' values over the whole list.
 
     Plain column rows, not ORM objects: building model instances with their
     relationships cost more than all the SQL of a page. A page is a fixed number of
     queries whatever its size: the page with its links, then with `safe_for` the
-    page's cautions."""
+    page's cautions. Counts (the total, facets, which fallback a search takes) are
+    remembered per revision."""
     facts = revision_facts(session)
     term_ids = facts.terms.ids
     with_cautions = bool(filters.safe_for)
     filters = without_retired(filters, facts.terms.retired)
-    query = f"exercises|{sort}|{filters!r}"
-    total = facts.recall(query)
-    if total is None:  # a query counted in this revision has had its values checked
+    checked = f"checked|{filters!r}"
+    if facts.recall(checked) is None:  # a query checked in this revision has known values
         check_known_values(session, filters, term_ids)
-    search = search_matches(session, filters.q) if filters.q else None
-    order = Ordering.choose(sort, filters, search, term_ids["phase"])
-    position = after()
-    conditions = filter_conditions(
-        filters,
-        term_ids,
-        phase_joined=order.join_phase is not None,
-        id_arrays=uses_id_arrays(session),
-    )
+        facts.remember(checked, True)
+    id_arrays = uses_id_arrays(session)
 
-    # The page's keys first, then its rows: the walk in sort order reads only the sort
-    # index and the filters' link indexes, and the wide exercise rows are read for the
-    # page alone, not for every row the walk passes over.
-    keys = sa.select(
-        col(Exercise.id).label("id"),
-        *(column.label(f"key_{i}") for i, column in enumerate(order.key_columns)),
-    ).where(*conditions)
-    if search is not None:
-        keys = keys.join(search, search.c.exercise_id == Exercise.id)
-    if order.join_phase is not None:
-        membership = [
-            col(ExercisePhase.exercise_id) == Exercise.id,
-            col(ExercisePhase.phase_id) == planned_with(order.join_phase),
-        ]
-        if filters.phase_basis:
-            membership.append(col(ExercisePhase.basis).in_(planned_with(list(filters.phase_basis))))
-        keys = keys.join(ExercisePhase, sa.and_(*membership))
-    if total is None:
-        counting = sa.select(sa.func.count()).select_from(keys.subquery())
-        total = facts.remember(query, session.execute(counting).scalar_one())
-    if position is not None:
-        keys = keys.where(order.after(position))
-    page = keys.order_by(*order.columns).limit(planned_with(limit + 1)).subquery("page")
-    page_keys = [page.c[f"key_{i}"] for i in range(len(order.key_columns))]
-    statement = (
-        sa.select(*_LISTED_COLUMNS, *page_keys)
-        .join_from(Exercise, page, page.c.id == Exercise.id)
-        .order_by(*(key.desc() if order.descending else key for key in page_keys))
-    )
-    rows = list(session.execute(statement).all())
+    def matching(
+        filters: ExerciseFilters, search: Any, *columns: Any, phase_joined: bool = False
+    ) -> sa.Select[Any]:
+        """The ids (and `columns`) of the exercises `filters` and `search` select."""
+        conditions = filter_conditions(
+            filters, term_ids, phase_joined=phase_joined, id_arrays=id_arrays
+        )
+        keys = sa.select(col(Exercise.id).label("id"), *columns).where(*conditions)
+        if search is not None:
+            keys = keys.join(search, search.c.exercise_id == Exercise.id)
+        return keys
+
+    def count(filters: ExerciseFilters, search: Any, searched: SearchOutcome | None) -> int:
+        words = (searched.words, searched.any_word) if searched else None
+        counted: int = facts.count(
+            f"exercises|{filters!r}|{words!r}",
+            lambda: session.execute(
+                sa.select(sa.func.count()).select_from(matching(filters, search).subquery())
+            ).scalar_one(),
+        )
+        return counted
+
+    outcome: SearchOutcome | None = None
+    matches: SearchMatches | None = None
+    search: Any = None  # every match, for the counts and facets
+    if filters.q:
+        outcome, matches, total = choose_search(
+            session, facts, filters.q, lambda matches, tried: count(filters, matches, tried)
+        )
+        search = matches.all
+    else:
+        total = count(filters, None, None)
+    position = after()
+
+    def page_rows(ranked: Any) -> list[sa.Row[Any]]:
+        """The page's keys first, then its rows: the walk in sort order reads only the
+        sort index and the filters' link indexes, and the wide exercise rows are read
+        for the page alone, not for every row the walk passes over."""
+        order = Ordering.choose(sort, filters, ranked, term_ids["phase"])
+        keys = matching(
+            filters,
+            ranked,
+            *(column.label(f"key_{i}") for i, column in enumerate(order.key_columns)),
+            phase_joined=order.join_phase is not None,
+        )
+        if order.join_phase is not None:
+            membership = [
+                col(ExercisePhase.exercise_id) == Exercise.id,
+                col(ExercisePhase.phase_id) == planned_with(order.join_phase),
+            ]
+            if filters.phase_basis:
+                basis = planned_with(list(filters.phase_basis))
+                membership.append(col(ExercisePhase.basis).in_(basis))
+            keys = keys.join(ExercisePhase, sa.and_(*membership))
+        if position is not None:
+            keys = keys.where(order.after(position))
+        page = keys.order_by(*order.columns).limit(planned_with(limit + 1)).subquery("page")
+        page_keys = [page.c[f"key_{i}"] for i in range(len(order.key_columns))]
+        statement = (
+            sa.select(*_LISTED_COLUMNS, *page_keys)
+            .join_from(Exercise, page, page.c.id == Exercise.id)
+            .order_by(*(key.desc() if order.descending else key for key in page_keys))
+        )
+        return list(session.execute(statement).all())
+
+    if total == 0:
+        rows = []  # the count is exact: no page to look for
+    elif matches is None:
+        rows = page_rows(None)
+    elif sort is not None:
+        rows = page_rows(matches.all)  # sorted by a column: the search only selects
+    elif not matches.bounded:
+        rows = page_rows(matches.ranked)
+    else:
+        with without_sequential_scans(session):
+            rows = page_rows(matches.ranked)
+            if len(rows) <= limit:
+                # Past a broad search's ranked candidates: its other matches, by id.
+                rows += page_rows(matches.rest)[: limit + 1 - len(rows)]
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_key = [json_key(value) for value in rows[-1][len(_LISTED_COLUMNS) :]]
-    return KeysetPage(
+
+    counted: dict[Facet, list[FacetCount]] | None = None
+    if facets:
+        words = (outcome.words, outcome.any_word) if outcome else None
+        counted = {}
+        for facet in dict.fromkeys(facets):
+            own = facet_filters(filters, facet)
+            counted[facet] = facts.count(
+                f"facet|{facet}|{own!r}|{words!r}",
+                lambda facet=facet, own=own: count_facet(  # type: ignore[misc]
+                    facet,
+                    matching(own, search).subquery("matching"),
+                    facts.terms,
+                    own,
+                    lambda statement: session.execute(statement).all(),
+                ),
+            )
+    return ExerciseListPage(
         items=_listed(session, rows, facts.terms, filters.safe_for, with_cautions=with_cautions),
         total=total,
         next_key=next_key,
+        search=outcome,
+        facets=counted,
     )
 
 

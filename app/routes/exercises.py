@@ -21,18 +21,19 @@ from pydantic_core import ErrorDetails
 from app.database import read_in_thread
 from app.dependencies import CatalogueReaderDep, ResourcesDep, SessionDep
 from app.errors import FieldError, InvalidParameters, invalid_parameters
-from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, cursor_field
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Paging, cursor_field
 from app.problems import query_field_errors
 from app.queries.exercise_filters import FILTER_FIELDS, ExerciseFilters
 from app.queries.exercises import filter_value_errors, get_exercise_body, list_exercises
 from app.routes.common import READ_RESPONSES, RETIRED_RESPONSES, slug_path
-from app.schemas import ExerciseDetail, ExerciseItem
+from app.schemas import ExerciseDetail, ExerciseItem, ExercisePage, SearchInfo
 from app.vocabulary import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     Category,
     Difficulty,
     ExerciseSort,
+    Facet,
     PhaseBasis,
     PhaseSlug,
     Position,
@@ -77,8 +78,12 @@ class ExerciseListParameters(BaseModel):
         default=None,
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        description="Full-text search over name, summary and instructions; best match first.",
-        examples=["nordic"],
+        description="Search: names and aliases (weighted highest); goals, category, body "
+        "regions, equipment and position; summary, cues and the conditions listed; "
+        "instructions (lowest), with English stemming. Every word must match; if no "
+        "exercise has them all, any word (most words first); if none has any, misspelt "
+        "words are corrected. Best match first; the envelope's `search` says which.",
+        examples=["nordic curl"],
     )
     safe_for: list[Slug] = _values(
         "Condition slug: drop exercises to `avoid` with it; keep those to do with `caution` "
@@ -96,6 +101,13 @@ class ExerciseListParameters(BaseModel):
         description="`name` (default), `-updated_at`, or `phase_order` with exactly one "
         "`phase`. With `q` the default is relevance.",
         examples=["phase_order"],
+    )
+    facets: list[Facet] = Field(
+        default=[],
+        max_length=len(Facet),
+        description="Fields to count values of over the whole list, in the envelope's "
+        "`facets`. Each field's counts ignore its own filter (disjunctive facets).",
+        examples=[["phase", "goal"]],
     )
     limit: int = Field(
         default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.", examples=[20]
@@ -158,6 +170,7 @@ class ExerciseListQuery:
 
     filters: ExerciseFilters
     sort: ExerciseSort | None
+    facets: list[Facet]
     paging: Paging
 
 
@@ -173,7 +186,7 @@ async def exercise_list_query(
     filters = ExerciseFilters(**{name: getattr(parameters, name) for name in FILTER_FIELDS})
     errors: list[FieldError] = query_field_errors(parameters.invalid)
     # A cursor belongs to the filters and sort order it was issued for.
-    query = parameters.model_dump(mode="json", exclude={"limit", "cursor"})
+    query = parameters.model_dump(mode="json", exclude={"limit", "cursor", "facets"})
     try:
         paging = Paging.of(
             request,
@@ -189,7 +202,7 @@ async def exercise_list_query(
         # Not through the reader: a request with bad parameters gets no 304.
         errors += await read_in_thread(session, filter_value_errors, filters=filters)
         raise invalid_parameters(errors)
-    return ExerciseListQuery(filters, parameters.sort, paging)
+    return ExerciseListQuery(filters, parameters.sort, parameters.facets, paging)
 
 
 ExerciseListQueryDep = Annotated[ExerciseListQuery, Depends(exercise_list_query)]
@@ -198,10 +211,12 @@ ExerciseListQueryDep = Annotated[ExerciseListQuery, Depends(exercise_list_query)
 @router.get("", operation_id="listExercises", summary="List exercises")
 async def list_exercises_route(
     reader: CatalogueReaderDep, query: ExerciseListQueryDep
-) -> Page[ExerciseItem]:
+) -> ExercisePage:
     """Exercises matching every filter given (a repeated filter matches any of its
     values), one page at a time. Use `safe_for` to leave out exercises to avoid with a
-    condition and see the cautions on those kept."""
+    condition and see the cautions on those kept; `q` to search (best match first, and
+    how it was matched in `search`); `facets` for the counts of each value of a field
+    over the whole list."""
     paging = query.paging
     page = await reader.read(
         list_exercises,
@@ -209,8 +224,14 @@ async def list_exercises_route(
         sort=query.sort,
         limit=paging.limit,
         after=paging.position,
+        facets=query.facets,
     )
-    return paging.envelope(ExerciseItem.from_listings(page.items), page)
+    envelope = paging.envelope(ExerciseItem.from_listings(page.items), page)
+    return ExercisePage(
+        **dict(envelope),
+        search=SearchInfo.from_outcome(page.search),
+        facets=ExercisePage.facets_of(page.facets),
+    )
 
 
 @router.get(

@@ -1,0 +1,218 @@
+"""Completions for a search box: exercise names and aliases, goals, conditions, body
+regions and equipment whose words start with what was typed, and from 4 letters on
+near misses, best first.
+
+The names are few and change only with the catalogue, so each revision's are read once
+into an in-memory index (kept with the revision's facts) and every request is answered
+from it: a binary search of its sorted words, no SQL."""
+
+import bisect
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+import sqlalchemy as sa
+from rapidfuzz.distance import OSA
+from sqlmodel import Session, col
+
+from app.errors import FieldError, InvalidParameters
+from app.models import Condition, Exercise, ExerciseBodyRegion, ExerciseEquipment, Goal
+from app.queries.revision import revision_facts
+from app.search_text import EQUIPMENT_WORDS, slug_words, words
+from app.vocabulary import SuggestionKind
+
+MAX_PREFIX_WORDS = 8
+# From this many letters, a typed word also completes to words it nearly begins: within
+# one edit, or two from 8 letters on (a swap of two letters, the commonest slip, is one).
+MIN_FUZZY_LENGTH = 4
+TWO_EDITS_LENGTH = 8
+# How many names beginning with the prefix, alphabetically, are ranked for the top.
+_BEGINNING_WINDOW = 5
+# Kinds in the order equally good completions are listed.
+_KIND_ORDER = {
+    SuggestionKind.exercise: 0,
+    SuggestionKind.goal: 1,
+    SuggestionKind.condition: 2,
+    SuggestionKind.body_region: 3,
+    SuggestionKind.equipment: 4,
+}
+
+
+@dataclass(frozen=True)
+class SuggestionRow:
+    text: str
+    kind: SuggestionKind
+    slug: str
+    alias: bool = False  # another name of the exercise `slug`
+
+
+@dataclass(frozen=True, order=True)
+class _Entry:
+    # Ordered by how good a completion each is, whatever the prefix: a name before an
+    # alias (an exercise matched by both shows its name), shorter (closer to complete)
+    # first, then by kind and text.
+    rank: tuple[bool, int, int, str]
+    row: SuggestionRow = field(compare=False)
+    words: tuple[str, ...] = field(compare=False)
+    # The words with a space before each: " " + w in it says a word starts with w.
+    spaced: str = field(compare=False, default="")
+
+
+@dataclass
+class SuggestionIndex:
+    """One revision's completions: each entry, and for each word the entries that have
+    it (best first), with the words sorted for prefix search."""
+
+    entries: list[_Entry]
+    by_word: dict[str, list[_Entry]]
+    sorted_words: list[str]
+    # (the entry's words joined by spaces, its place in `entries`), sorted.
+    sorted_texts: list[tuple[str, int]]
+
+    @classmethod
+    def of(cls, rows: list[SuggestionRow]) -> "SuggestionIndex":
+        entries = sorted(
+            _Entry(
+                rank=(row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower()),
+                row=row,
+                words=tuple(found := words(row.text)),
+                spaced="".join(" " + word for word in found),
+            )
+            for row in dict.fromkeys(rows)
+        )
+        by_word: dict[str, list[_Entry]] = {}
+        for entry in entries:
+            for word in dict.fromkeys(entry.words):
+                by_word.setdefault(word, []).append(entry)
+        texts = sorted((" ".join(entry.words), i) for i, entry in enumerate(entries))
+        return cls(entries, by_word, sorted(by_word), texts)
+
+    def beginning_with(self, typed: str, limit: int) -> list[_Entry]:
+        """The best of the entries whose text begins with `typed` (among the first
+        `limit` alphabetically: enough, since the same name is rarely listed twice)."""
+        start = bisect.bisect_left(self.sorted_texts, (typed, -1))
+        found = []
+        for text, place in islice(self.sorted_texts, start, start + limit):
+            if not text.startswith(typed):
+                break
+            found.append(self.entries[place])
+        return sorted(found)
+
+    def starting_with(self, prefix: str) -> list[str]:
+        """The index's words that start with `prefix`."""
+        start = bisect.bisect_left(self.sorted_words, prefix)
+        end = bisect.bisect_left(self.sorted_words, prefix + "\U0010ffff")
+        return self.sorted_words[start:end]
+
+    def nearly_starting_with(self, typed: str) -> list[str]:
+        """The index's words whose beginning is within one edit of `typed` (two from 8
+        letters; optimal string alignment, so "nodric" is one from "nordic"), but that do
+        not start with it."""
+        edits = 2 if len(typed) >= TWO_EDITS_LENGTH else 1
+        found = []
+        for word in self.sorted_words:
+            if word.startswith(typed):
+                continue
+            if any(
+                OSA.distance(typed, word[:length], score_cutoff=edits) <= edits
+                for length in range(len(typed) - edits, len(typed) + edits + 1)
+                if 0 < length <= len(word)
+            ):
+                found.append(word)
+        return found
+
+
+def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]:
+    """Up to `limit` completions of `q`, best first: names whose words start with every
+    word typed (the last may be unfinished); names that start with `q` itself come
+    first; then, when the last word has 4 letters or more, names that nearly do."""
+    typed = words(q)[:MAX_PREFIX_WORDS]
+    if not typed:
+        raise InvalidParameters(
+            "The prefix has no words to complete.",
+            [FieldError(field="q", message="no words to complete", value=q[:64])],
+        )
+    index = suggestion_index(session)
+    *whole, last = typed
+
+    prefixes = [" " + word for word in whole]
+
+    def completes(entry: _Entry) -> bool:
+        return all(prefix in entry.spaced for prefix in prefixes)
+
+    def size(of_words: list[str]) -> int:
+        return sum(len(index.by_word[w]) for w in of_words)
+
+    def entries(of_words: list[str]) -> Iterator[_Entry]:
+        """The entries with one of `of_words` that complete every whole word, best
+        first: walked from the typed word with the fewest entries (a common last word,
+        "st", would walk most of the index to find the few with "lying" and "hamstring")."""
+        wanted = set(of_words)
+        walked = of_words
+        for word in whole:
+            narrower = index.starting_with(word)
+            if size(narrower) < size(walked):
+                walked = narrower
+        merged = heapq.merge(*(index.by_word[w] for w in walked))
+        return (
+            entry
+            for entry in merged
+            if completes(entry) and (walked is of_words or not wanted.isdisjoint(entry.words))
+        )
+
+    typed_text = " ".join(typed)
+    starts = index.starting_with(last)
+    ordered: list[Iterable[_Entry]] = [
+        # Names that begin with what was typed, then the others with a word that does.
+        index.beginning_with(typed_text, _BEGINNING_WINDOW * limit),
+        entries(starts),
+    ]
+    if len(last) >= MIN_FUZZY_LENGTH:
+        ordered.append(_lazy_near(index, last, entries))
+    found: dict[tuple[SuggestionKind, str], SuggestionRow] = {}
+    for candidates in ordered:
+        for entry in candidates:
+            key = (entry.row.kind, entry.row.slug)
+            found.setdefault(key, entry.row)
+            if len(found) >= limit:
+                return list(found.values())
+    return list(islice(found.values(), limit))
+
+
+def suggestion_index(session: Session) -> SuggestionIndex:
+    """The completions of the revision the session reads: built once per revision (an
+    app builds the current one as it starts, see `app.dependencies`)."""
+    index: SuggestionIndex = revision_facts(session).count(
+        "suggest|index", lambda: SuggestionIndex.of(_suggestion_rows(session))
+    )
+    return index
+
+
+def _lazy_near(
+    index: SuggestionIndex, last: str, entries: Callable[[list[str]], Iterator[_Entry]]
+) -> Iterator[_Entry]:
+    """The entries of near misses, looked for only if the exact ones fall short."""
+    yield from entries(index.nearly_starting_with(last))
+
+
+def _suggestion_rows(session: Session) -> list[SuggestionRow]:
+    """Every name a completion can be: exercises' names and aliases, goals, conditions,
+    body regions and equipment."""
+    rows = []
+    for slug, name, aliases in session.execute(
+        sa.select(col(Exercise.slug), col(Exercise.name), col(Exercise.aliases))
+    ):
+        rows.append(SuggestionRow(name, SuggestionKind.exercise, slug))
+        rows += [SuggestionRow(alias, SuggestionKind.exercise, slug, True) for alias in aliases]
+    for model, kind in ((Goal, SuggestionKind.goal), (Condition, SuggestionKind.condition)):
+        for slug, name in session.execute(sa.select(col(model.slug), col(model.name))):
+            rows.append(SuggestionRow(name, kind, slug))
+    for column, kind in (
+        (col(ExerciseBodyRegion.body_region), SuggestionKind.body_region),
+        (col(ExerciseEquipment.equipment), SuggestionKind.equipment),
+    ):
+        for (value,) in session.execute(sa.select(column).distinct()):
+            text = EQUIPMENT_WORDS.get(value, slug_words(value))
+            rows.append(SuggestionRow(text[:1].upper() + text[1:], kind, value))
+    return rows
