@@ -76,6 +76,11 @@ TAGS = [
     {"name": "sources", "description": "The source documents and the evidence quoted from them."},
     {"name": "catalogue", "description": "The catalogue's version, counts and last change."},
     {
+        "name": "search",
+        "description": "Completions of what is being typed, from names, aliases and the "
+        "catalogue's vocabulary (the exercise list's `q` searches).",
+    },
+    {
         "name": "sync",
         "description": "Keeping an offline copy: the whole catalogue in one export, then "
         "the change feed from the export's `resume_cursor`.",

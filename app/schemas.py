@@ -781,7 +781,7 @@ class Suggestion(BaseModel):
 class SuggestionList(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [examples.SUGGESTIONS]})
 
-    items: list[Suggestion]
+    items: list[Suggestion] = Field(description="The completions, best first.")
 
     @staticmethod
     def from_rows(rows: Sequence[SuggestionRow]) -> "SuggestionList":
