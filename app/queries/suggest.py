@@ -8,14 +8,16 @@ from it: a binary search of its sorted words, no SQL."""
 
 import bisect
 import heapq
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 
 import sqlalchemy as sa
 from rapidfuzz.distance import OSA
 from sqlmodel import Session, col
 
+from app.database import read_without_memory_map
 from app.errors import FieldError, InvalidParameters
 from app.models import Condition, Exercise, ExerciseBodyRegion, ExerciseEquipment, Goal
 from app.queries.revision import revision_facts
@@ -39,7 +41,7 @@ _KIND_ORDER = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SuggestionRow:
     text: str
     kind: SuggestionKind
@@ -47,56 +49,54 @@ class SuggestionRow:
     alias: bool = False  # another name of the exercise `slug`
 
 
-@dataclass(frozen=True, order=True)
-class _Entry:
-    # Ordered by how good a completion each is, whatever the prefix: a name before an
-    # alias (an exercise matched by both shows its name), shorter (closer to complete)
-    # first, then by kind and text.
-    rank: tuple[bool, int, int, str]
-    row: SuggestionRow = field(compare=False)
-    words: tuple[str, ...] = field(compare=False)
-    # The words with a space before each: " " + w in it says a word starts with w.
-    spaced: str = field(compare=False, default="")
+def _rank(row: SuggestionRow) -> tuple[bool, int, int, str]:
+    # How good a completion each row is, whatever the prefix: a name before an alias (an
+    # exercise matched by both shows its name), shorter (closer to complete) first, then
+    # by kind and text.
+    return (row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower())
 
 
 @dataclass
 class SuggestionIndex:
-    """One revision's completions: each entry, and for each word the entries that have
-    it (best first), with the words sorted for prefix search."""
+    """One revision's completions, numbered best first, so that a lower number is a
+    better completion: for each word the numbers of the completions that have it, with
+    the words sorted for prefix search, and the numbers in order of their text.
 
-    entries: list[_Entry]
-    by_word: dict[str, list[_Entry]]
+    Plain lists of strings and arrays of numbers, not an object per completion: at 100k
+    exercises the index is built in every worker."""
+
+    rows: list[SuggestionRow]
+    # Each row's words, with a space before each: " " + w in it says a word starts with w.
+    spaced: list[str]
+    by_word: "dict[str, array[int]]"
     sorted_words: list[str]
-    # (the entry's words joined by spaces, its place in `entries`), sorted.
-    sorted_texts: list[tuple[str, int]]
+    # The numbers in order of their words joined by spaces (then by number).
+    by_text: "array[int]"
 
     @classmethod
     def of(cls, rows: list[SuggestionRow]) -> "SuggestionIndex":
-        entries = sorted(
-            _Entry(
-                rank=(row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower()),
-                row=row,
-                words=tuple(found := words(row.text)),
-                spaced="".join(" " + word for word in found),
-            )
-            for row in dict.fromkeys(rows)
-        )
-        by_word: dict[str, list[_Entry]] = {}
-        for entry in entries:
-            for word in dict.fromkeys(entry.words):
-                by_word.setdefault(word, []).append(entry)
-        texts = sorted((" ".join(entry.words), i) for i, entry in enumerate(entries))
-        return cls(entries, by_word, sorted(by_word), texts)
+        ranked = sorted(dict.fromkeys(rows), key=_rank)
+        spaced = ["".join(" " + word for word in words(row.text)) for row in ranked]
+        by_word: dict[str, array[int]] = {}
+        for number, text in enumerate(spaced):
+            for word in dict.fromkeys(text.split()):
+                by_word.setdefault(word, array("I")).append(number)
+        # A stable sort of ascending numbers: equal texts stay in order of number.
+        by_text = array("I", sorted(range(len(spaced)), key=lambda n: spaced[n][1:]))
+        return cls(ranked, spaced, by_word, sorted(by_word), by_text)
 
-    def beginning_with(self, typed: str, limit: int) -> list[_Entry]:
-        """The best of the entries whose text begins with `typed` (among the first
+    def words_of(self, number: int) -> list[str]:
+        return self.spaced[number].split()
+
+    def beginning_with(self, typed: str, limit: int) -> list[int]:
+        """The best of the completions whose text begins with `typed` (among the first
         `limit` alphabetically: enough, since the same name is rarely listed twice)."""
-        start = bisect.bisect_left(self.sorted_texts, (typed, -1))
+        start = bisect.bisect_left(self.by_text, typed, key=lambda n: self.spaced[n][1:])
         found = []
-        for text, place in islice(self.sorted_texts, start, start + limit):
-            if not text.startswith(typed):
+        for number in islice(self.by_text, start, start + limit):
+            if not self.spaced[number][1:].startswith(typed):
                 break
-            found.append(self.entries[place])
+            found.append(number)
         return sorted(found)
 
     def starting_with(self, prefix: str) -> list[str]:
@@ -138,16 +138,17 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
 
     prefixes = [" " + word for word in whole]
 
-    def completes(entry: _Entry) -> bool:
-        return all(prefix in entry.spaced for prefix in prefixes)
+    def completes(number: int) -> bool:
+        return all(prefix in index.spaced[number] for prefix in prefixes)
 
     def size(of_words: list[str]) -> int:
         return sum(len(index.by_word[w]) for w in of_words)
 
-    def entries(of_words: list[str]) -> Iterator[_Entry]:
-        """The entries with one of `of_words` that complete every whole word, best
-        first: walked from the typed word with the fewest entries (a common last word,
-        "st", would walk most of the index to find the few with "lying" and "hamstring")."""
+    def completions(of_words: list[str]) -> Iterator[int]:
+        """The completions with one of `of_words` that complete every whole word, best
+        first: walked from the typed word with the fewest completions (a common last
+        word, "st", would walk most of the index to find the few with "lying" and
+        "hamstring")."""
         wanted = set(of_words)
         walked = of_words
         for word in whole:
@@ -156,25 +157,26 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
                 walked = narrower
         merged = heapq.merge(*(index.by_word[w] for w in walked))
         return (
-            entry
-            for entry in merged
-            if completes(entry) and (walked is of_words or not wanted.isdisjoint(entry.words))
+            number
+            for number in merged
+            if completes(number)
+            and (walked is of_words or not wanted.isdisjoint(index.words_of(number)))
         )
 
     typed_text = " ".join(typed)
     starts = index.starting_with(last)
-    ordered: list[Iterable[_Entry]] = [
+    ordered: list[Iterable[int]] = [
         # Names that begin with what was typed, then the others with a word that does.
         index.beginning_with(typed_text, _BEGINNING_WINDOW * limit),
-        entries(starts),
+        completions(starts),
     ]
     if len(last) >= MIN_FUZZY_LENGTH:
-        ordered.append(_lazy_near(index, last, entries))
+        ordered.append(_lazy_near(index, last, completions))
     found: dict[tuple[SuggestionKind, str], SuggestionRow] = {}
     for candidates in ordered:
-        for entry in candidates:
-            key = (entry.row.kind, entry.row.slug)
-            found.setdefault(key, entry.row)
+        for number in candidates:
+            row = index.rows[number]
+            found.setdefault((row.kind, row.slug), row)
             if len(found) >= limit:
                 return list(found.values())
     return list(islice(found.values(), limit))
@@ -183,17 +185,21 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
 def suggestion_index(session: Session) -> SuggestionIndex:
     """The completions of the revision the session reads: built once per revision (an
     app builds the current one as it starts, see `app.dependencies`)."""
-    index: SuggestionIndex = revision_facts(session).count(
-        "suggest|index", lambda: SuggestionIndex.of(_suggestion_rows(session))
-    )
+
+    def build() -> SuggestionIndex:
+        # One pass over every exercise, as an export is: see `read_without_memory_map`.
+        read_without_memory_map(session)
+        return SuggestionIndex.of(_suggestion_rows(session))
+
+    index: SuggestionIndex = revision_facts(session).count("suggest|index", build)
     return index
 
 
 def _lazy_near(
-    index: SuggestionIndex, last: str, entries: Callable[[list[str]], Iterator[_Entry]]
-) -> Iterator[_Entry]:
-    """The entries of near misses, looked for only if the exact ones fall short."""
-    yield from entries(index.nearly_starting_with(last))
+    index: SuggestionIndex, last: str, completions: Callable[[list[str]], Iterator[int]]
+) -> Iterator[int]:
+    """The completions of near misses, looked for only if the exact ones fall short."""
+    yield from completions(index.nearly_starting_with(last))
 
 
 def _suggestion_rows(session: Session) -> list[SuggestionRow]:
