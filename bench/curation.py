@@ -23,18 +23,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
 from sqlmodel import Session
 
 from app.database import build_engine
-from app.keys import create_key
-from app.seeding.stored import exercise_slugs, stored_exercises
 from app.seeding.writing import seed_catalogue
-from app.vocabulary import KeyRole
-from bench.run import curation_server, database, machine, postgres_unreachable
+from bench.run import curation_server, database, machine, postgres_unreachable, prepare_edits
 from bench.synthetic import LOAD_TIMEOUT_SECONDS, build_catalogue, seed_database
 
 TABLE_HEADER = (
@@ -84,36 +80,30 @@ def measure(kind: str, size: int, writes: int, workdir: Path) -> CurationRow:
                 report = seed_catalogue(session, catalogue)
                 reseed_seconds = time.perf_counter() - started
                 assert not report.changed, "an unchanged reseed changed the catalogue"
-                now = datetime.now(UTC)
-                curator = create_key(session, name="bench-curator", role=KeyRole.curator, now=now)
-                reviewer = create_key(
-                    session, name="bench-reviewer", role=KeyRole.reviewer, now=now
-                )
-                # Exercises spread over the catalogue, each edited once.
-                every = [slug for chunk in exercise_slugs(session) for slug in chunk]
-                slugs = every[:: max(1, len(every) // (writes + 5))][: writes + 5]
-                entries = stored_exercises(session, slugs)
         finally:
             engine.dispose()
+        # Exercises spread over the catalogue, each edited once.
+        edits = prepare_edits(url, count=writes + 5)
         api = curation_server(url, writes=writes)
         try:
             submit, approve = [], []
             with httpx2.Client(base_url=api.base_url, timeout=30) as client:
                 proposal_ids = []
-                for index, slug in enumerate(slugs):
-                    data = entries[slug].model_dump(mode="json")
-                    data["summary"] = f"Edited through the API ({index})."
+                for index, data in enumerate(edits.entries):
+                    data = data | {"summary": f"Edited through the API ({index})."}
                     body = {
                         "kind": "exercise",
                         "action": "update",
-                        "slug": slug,
+                        "slug": data["slug"],
                         "base_version": 1,
                         "data": data,
                         "reason": "Benchmark edit.",
                     }
                     started = time.perf_counter()
                     response = client.post(
-                        "/v1/proposals", json=body, headers={"Authorization": f"Bearer {curator}"}
+                        "/v1/proposals",
+                        json=body,
+                        headers={"Authorization": f"Bearer {edits.curator}"},
                     )
                     seconds = time.perf_counter() - started
                     if response.status_code != 201:
@@ -126,7 +116,7 @@ def measure(kind: str, size: int, writes: int, workdir: Path) -> CurationRow:
                         client,
                         "POST",
                         f"/v1/proposals/{proposal_id}/approve",
-                        headers={"Authorization": f"Bearer {reviewer}"},
+                        headers={"Authorization": f"Bearer {edits.reviewer}"},
                     )
                     if index >= 5:
                         approve.append(seconds)
@@ -138,7 +128,7 @@ def measure(kind: str, size: int, writes: int, workdir: Path) -> CurationRow:
                 started = time.perf_counter()
                 report = seed_catalogue(session, catalogue)
                 keeping_seconds = time.perf_counter() - started
-                assert len(report.kept) == len(slugs), report.kept[:5]
+                assert len(report.kept) == len(edits.entries), report.kept[:5]
         finally:
             engine.dispose()
     return CurationRow(kind, size, load_seconds, reseed_seconds, submit, approve, keeping_seconds)

@@ -47,8 +47,9 @@ from sqlmodel import Session
 
 from app.database import build_engine
 from app.keys import create_key
-from app.seeding.stored import stored_exercises
+from app.seeding.stored import exercise_slugs, stored_exercises
 from app.vocabulary import KeyRole
+from bench.synthetic import LOAD_TIMEOUT_SECONDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -334,6 +335,34 @@ def curation_server(database_url: str, *, writes: int) -> Server:
     )
 
 
+@dataclass(frozen=True)
+class Edits:
+    """What a benchmark's edits need: a curator's key and a reviewer's (the two roles a
+    change needs), and the stored entries of the exercises to edit, as JSON."""
+
+    curator: str
+    reviewer: str
+    entries: list[dict[str, Any]]
+
+
+def prepare_edits(database_url: str, *, slugs: Sequence[str] = (), count: int = 0) -> Edits:
+    """Two new keys, and the entries of `slugs`, or else of `count` exercises spread
+    evenly over the catalogue (in slug order)."""
+    engine = build_engine(database_url, timeout_seconds=LOAD_TIMEOUT_SECONDS)
+    try:
+        with Session(engine) as session:
+            now = datetime.now(UTC)
+            curator = create_key(session, name="bench-curator", role=KeyRole.curator, now=now)
+            reviewer = create_key(session, name="bench-reviewer", role=KeyRole.reviewer, now=now)
+            if not slugs:
+                every = [slug for chunk in exercise_slugs(session) for slug in chunk]
+                slugs = every[:: max(1, len(every) // count)][:count]
+            entries = stored_exercises(session, slugs)
+    finally:
+        engine.dispose()
+    return Edits(curator, reviewer, [entries[slug].model_dump(mode="json") for slug in slugs])
+
+
 def approve_edit(
     client: httpx2.Client, *, curator: str, reviewer: str, data: dict[str, Any], version: int
 ) -> None:
@@ -366,19 +395,8 @@ class BackgroundWrites:
     cached responses go stale once per write."""
 
     def __init__(self, base_url: str, database_url: str, slug: str, per_second: float):
-        engine = build_engine(database_url)
-        try:
-            with Session(engine) as session:
-                now = datetime.now(UTC)
-                self.curator = create_key(
-                    session, name="bench-curator", role=KeyRole.curator, now=now
-                )
-                self.reviewer = create_key(
-                    session, name="bench-reviewer", role=KeyRole.reviewer, now=now
-                )
-                self.data = stored_exercises(session, [slug])[slug].model_dump(mode="json")
-        finally:
-            engine.dispose()
+        edits = prepare_edits(database_url, slugs=[slug])
+        self.curator, self.reviewer, (self.data,) = edits.curator, edits.reviewer, edits.entries
         self.base_url, self.slug, self.interval = base_url, slug, 1 / per_second
         self.done = 0
         self.errors: list[str] = []

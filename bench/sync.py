@@ -25,17 +25,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
-from sqlmodel import Session
 
-from app.database import build_engine
-from app.keys import create_key
-from app.seeding.stored import exercise_slugs, stored_exercises
 from app.sync_client import OfflineCatalogue
-from app.vocabulary import KeyRole
 from bench.run import (
     Server,
     approve_edit,
@@ -43,8 +37,9 @@ from bench.run import (
     database,
     machine,
     postgres_unreachable,
+    prepare_edits,
 )
-from bench.synthetic import LOAD_TIMEOUT_SECONDS, build_catalogue, seed_database
+from bench.synthetic import build_catalogue, seed_database
 
 TABLE_HEADER = (
     "| database | exercises | export s | export MB | lines/s | gzip s | gzip MB "
@@ -126,20 +121,10 @@ def walk_changes(client: httpx2.Client) -> list[float]:
 
 def make_changes(client: httpx2.Client, url: str, count: int) -> None:
     """`count` approved proposals, each editing a different exercise's summary."""
-    engine = build_engine(url, timeout_seconds=LOAD_TIMEOUT_SECONDS)
-    try:
-        with Session(engine) as session:
-            now = datetime.now(UTC)
-            curator = create_key(session, name="bench-curator", role=KeyRole.curator, now=now)
-            reviewer = create_key(session, name="bench-reviewer", role=KeyRole.reviewer, now=now)
-            every = [slug for chunk in exercise_slugs(session) for slug in chunk]
-            slugs = every[:: max(1, len(every) // count)][:count]
-            entries = stored_exercises(session, slugs)
-    finally:
-        engine.dispose()
-    for index, slug in enumerate(slugs):
-        data = entries[slug].model_dump(mode="json") | {"summary": f"Synced edit {index}."}
-        approve_edit(client, curator=curator, reviewer=reviewer, data=data, version=1)
+    edits = prepare_edits(url, count=count)
+    for index, data in enumerate(edits.entries):
+        data = data | {"summary": f"Synced edit {index}."}
+        approve_edit(client, curator=edits.curator, reviewer=edits.reviewer, data=data, version=1)
 
 
 def measure(kind: str, size: int, changes: int, workdir: Path) -> SyncRow:

@@ -189,6 +189,17 @@ def approve(client: Client, headers: dict[str, str], proposal_id: int, **body: A
     return client.post(f"/v1/proposals/{proposal_id}/approve", json=body or None, headers=headers)
 
 
+def approved(client: Client, keys: Any, **body: Any) -> dict[str, Any]:
+    """Propose `body` as the curator and approve it as the reviewer, both asserted to
+    succeed: for tests whose subject is what an approved change does, not curation."""
+    proposal = propose(client, keys.curator, **body)
+    assert proposal.status_code == 201, proposal.text
+    decided = approve(client, keys.reviewer, proposal.json()["id"])
+    assert decided.status_code == 200, decided.text
+    answer: dict[str, Any] = decided.json()
+    return answer
+
+
 def pointers(body: dict[str, Any]) -> list[str]:
     return [error["pointer"] for error in body["errors"]]
 

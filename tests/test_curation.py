@@ -24,6 +24,7 @@ from tests.conftest import Keys, make_keys
 from tests.helpers import (
     UPDATE_REASON,
     approve,
+    approved,
     assert_problem,
     exercise_data,
     pointers,
@@ -605,10 +606,7 @@ class TestApproveProposal:
 
     def test_a_proposal_the_catalogue_no_longer_fits_is_409_naming_each_field(self, client, keys):
         goal = {"slug": "balance", "name": "Balance", "description": "Stay steady."}
-        created = propose(
-            client, keys.curator, kind="goal", action="create", slug="balance", data=goal
-        )
-        approve(client, keys.reviewer, created.json()["id"])
+        approved(client, keys, kind="goal", action="create", slug="balance", data=goal)
         data = exercise_data("moist-heat") | {"goals": ["balance", "pain-relief"]}
         uses = propose(
             client,
@@ -620,10 +618,7 @@ class TestApproveProposal:
             data=data,
         )
         assert uses.status_code == 201, uses.text
-        deleted = propose(
-            client, keys.curator, kind="goal", action="delete", slug="balance", base_version=1
-        )
-        approve(client, keys.reviewer, deleted.json()["id"])
+        approved(client, keys, kind="goal", action="delete", slug="balance", base_version=1)
         body = assert_problem(approve(client, keys.reviewer, uses.json()["id"]), 409)
         assert pointers(body) == ["/data/goals/0"]
 
@@ -661,16 +656,15 @@ class TestApproveProposal:
         assert "document_text" not in listed
 
     def test_a_term_update_reaches_its_exercises_pages(self, client, keys):
-        response = propose(
+        approved(
             client,
-            keys.curator,
+            keys,
             kind="goal",
             action="update",
             slug="strength",
             base_version=1,
             data=term_data("goal", "strength") | {"name": "Strength work"},
         )
-        approve(client, keys.reviewer, response.json()["id"])
         goal = client.get("/v1/goals/strength").json()
         assert (goal["name"], goal["version"]) == ("Strength work", 2)
 

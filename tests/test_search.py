@@ -20,11 +20,10 @@ from app.seeding.reading import read_catalogue
 from app.seeding.writing import seed_catalogue
 from tests.conftest import DOCUMENTS
 from tests.helpers import (
-    approve,
+    approved,
     assert_problem,
     edit,
     exercise_data,
-    propose,
     slugs,
     term_data,
 )
@@ -480,33 +479,23 @@ class TestIndexFollowsWrites:
     def test_an_approved_proposal_reindexes_in_its_transaction(self, client, session, keys):
         assert slugs(search(client, "compress")) == []
         data = exercise_data("moist-heat") | {"name": "Warm compress"}
-        proposal = propose(
+        approved(
             client,
-            keys.curator,
+            keys,
             kind="exercise",
             action="update",
             slug="moist-heat",
             base_version=1,
             data=data,
         )
-        assert proposal.status_code == 201, proposal.text
-        assert approve(client, keys.reviewer, proposal.json()["id"]).status_code == 200
         assert slugs(search(client, "compress")) == ["moist-heat"]
         index_is_consistent(session)
 
     def test_an_approved_goal_rename_reindexes_its_exercises(self, client, session, keys):
         data = term_data("goal", "recovery") | {"name": "Recuperation"}
-        proposal = propose(
-            client,
-            keys.curator,
-            kind="goal",
-            action="update",
-            slug="recovery",
-            base_version=1,
-            data=data,
+        approved(
+            client, keys, kind="goal", action="update", slug="recovery", base_version=1, data=data
         )
-        assert proposal.status_code == 201, proposal.text
-        assert approve(client, keys.reviewer, proposal.json()["id"]).status_code == 200
         assert sorted(all_slugs(client, q="recuperation")) == [
             "hamstring-foam-rolling",
             "moist-heat",

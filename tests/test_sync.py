@@ -27,10 +27,10 @@ from app.sync_client import OfflineCatalogue
 from tests.conftest import DOCUMENTS, make_keys
 from tests.helpers import (
     approve,
+    approved,
     assert_problem,
     edit,
     exercise_data,
-    propose,
     propose_summary,
     term_data,
 )
@@ -61,12 +61,6 @@ def detail_line(client: TestClient, kind: str, slug: str) -> bytes:
     else:
         data = compact({k: v for k, v in response.json().items() if k not in EMBEDDED})
     return b'{"kind":"' + kind.encode() + b'","data":' + data + b"}"
-
-
-def approved(client: TestClient, keys: Any, **body: Any) -> None:
-    response = propose(client, keys.curator, **body)
-    assert response.status_code == 201, response.text
-    assert approve(client, keys.reviewer, response.json()["id"]).status_code == 200
 
 
 def version_of(client: TestClient, kind: str, slug: str) -> int:

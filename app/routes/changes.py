@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.dependencies import CatalogueReaderDep, ResourcesDep
 from app.pagination import FeedPaging, FeedQuery
 from app.queries.changes import list_changes
-from app.routes.common import LINK_HEADER, READ_RESPONSES, VALIDATOR_HEADERS
+from app.routes.common import READ_RESPONSES
 from app.schemas import ChangeFeed
 
 router = APIRouter(prefix="/v1/changes", tags=["sync"], responses=READ_RESPONSES)
@@ -17,7 +17,6 @@ router = APIRouter(prefix="/v1/changes", tags=["sync"], responses=READ_RESPONSES
     "",
     operation_id="listChanges",
     summary="The change feed",
-    responses={200: {"headers": {**VALIDATOR_HEADERS, "Link": LINK_HEADER}}},
 )
 async def list_changes_route(
     request: Request,

@@ -26,23 +26,6 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _header(description: str, **schema: Any) -> dict[str, Any]:
-    return {"description": description, "schema": {"type": "string", **schema}}
-
-
-# Response headers of the sync endpoints, documented on their operations.
-ETAG_HEADER = _header("The representation's entity tag; send it back in `If-None-Match`.")
-LAST_MODIFIED_HEADER = _header("When the catalogue last changed (HTTP date).")
-CACHE_CONTROL_HEADER = _header("Public and short-lived, or private for a request with a key.")
-LINK_HEADER = _header('`<next page URL>; rel="next"` while there is a next page.')
-RETRY_AFTER_HEADER = _header("Seconds to wait before retrying.", pattern="^[0-9]+$")
-VALIDATOR_HEADERS = {
-    "ETag": ETAG_HEADER,
-    "Last-Modified": LAST_MODIFIED_HEADER,
-    "Cache-Control": CACHE_CONTROL_HEADER,
-}
-
-
 # What a detail route answers for a slug the catalogue retired (`retired.yaml`).
 RETIRED_RESPONSES: dict[int | str, dict[str, Any]] = {
     308: _problem("Renamed: `Location` is the address of the resource under its new slug."),

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.dependencies import CatalogueExportDep
 from app.ndjson_export import MEDIA_TYPE
-from app.routes.common import READ_RESPONSES, RETRY_AFTER_HEADER, VALIDATOR_HEADERS
+from app.routes.common import READ_RESPONSES
 
 # The body is a sequence of JSON documents, one a line, which JSON Schema cannot type
 # as a whole: the lines are described, and generated clients get bytes.
@@ -26,14 +26,12 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "updated_at, resume_cursor}`, then every source, phase, goal, condition and "
         "exercise, each kind in slug order. `ETag` is the catalogue version (weak).",
         "content": {MEDIA_TYPE: {"schema": _LINES}},
-        "headers": VALIDATOR_HEADERS,
     },
     **{status: READ_RESPONSES[status] for status in (304, 406, 414)},
     503: {
         **READ_RESPONSES[503],
         "description": "The database is unavailable, or this server is already streaming "
         "as many exports as it serves at once; retry after `Retry-After` seconds.",
-        "headers": {"Retry-After": RETRY_AFTER_HEADER},
     },
 }
 
