@@ -32,13 +32,14 @@ TWO_EDITS_LENGTH = 8
 # How many names beginning with the prefix, alphabetically, are ranked for the top.
 _BEGINNING_WINDOW = 5
 # Kinds in the order equally good completions are listed.
-_KIND_ORDER = {
-    SuggestionKind.exercise: 0,
-    SuggestionKind.goal: 1,
-    SuggestionKind.condition: 2,
-    SuggestionKind.body_region: 3,
-    SuggestionKind.equipment: 4,
-}
+_KINDS = (
+    SuggestionKind.exercise,
+    SuggestionKind.goal,
+    SuggestionKind.condition,
+    SuggestionKind.body_region,
+    SuggestionKind.equipment,
+)
+_KIND_ORDER = {kind: place for place, kind in enumerate(_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,26 @@ class SuggestionRow:
     alias: bool = False  # another name of the exercise `slug`
 
 
-def _rank(row: SuggestionRow) -> tuple[bool, int, int, str]:
-    # How good a completion each row is, whatever the prefix: a name before an alias (an
-    # exercise matched by both shows its name), shorter (closer to complete) first, then
-    # by kind and text.
-    return (row.alias, len(row.text), _KIND_ORDER[row.kind], row.text.lower())
+class _Strings:
+    """Many strings kept as one, with where each ends: a string object apiece would
+    cost more than most of these strings' own characters."""
+
+    __slots__ = ("_ends", "_joined")
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        parts, ends, end = [], array("I"), 0
+        for string in strings:
+            parts.append(string)
+            end += len(string)
+            ends.append(end)
+        self._joined = "".join(parts)
+        self._ends = ends
+
+    def __getitem__(self, number: int) -> str:
+        return self._joined[self._ends[number - 1] if number else 0 : self._ends[number]]
+
+    def __len__(self) -> int:
+        return len(self._ends)
 
 
 @dataclass
@@ -62,28 +78,72 @@ class SuggestionIndex:
     better completion: for each word the numbers of the completions that have it, with
     the words sorted for prefix search, and the numbers in order of their text.
 
-    Plain lists of strings and arrays of numbers, not an object per completion: at 100k
-    exercises the index is built in every worker."""
+    Joined strings and arrays of numbers, not objects per completion: at 100k exercises
+    the index is built in every worker."""
 
-    rows: list[SuggestionRow]
-    # Each row's words, with a space before each: " " + w in it says a word starts with w.
-    spaced: list[str]
+    texts: _Strings
+    slugs: _Strings
+    # Each completion's kind (its place in `_KINDS`) and whether it is an alias, a byte
+    # each.
+    kinds: bytes
+    aliases: bytes
+    # Each completion's words, with a space before each: " " + w in it says a word
+    # starts with w.
+    spaced: _Strings
     by_word: "dict[str, array[int]]"
     sorted_words: list[str]
-    # The numbers in order of their words joined by spaces (then by number).
+    # The numbers in order of their spaced words (then by number).
     by_text: "array[int]"
 
     @classmethod
-    def of(cls, rows: list[SuggestionRow]) -> "SuggestionIndex":
-        ranked = sorted(dict.fromkeys(rows), key=_rank)
-        spaced = ["".join(" " + word for word in words(row.text)) for row in ranked]
+    def of(cls, rows: Iterable[SuggestionRow]) -> "SuggestionIndex":
+        # Built from plain lists, each row let go as it is read, and ranked by stable
+        # sorts on one key at a time: every worker builds this, and its peak is theirs.
+        texts: list[str] = []
+        slugs: list[str] = []
+        kinds, aliases = bytearray(), bytearray()
+        for row in rows:
+            texts.append(row.text)
+            slugs.append(row.slug)
+            kinds.append(_KIND_ORDER[row.kind])
+            aliases.append(row.alias)
+        # Ranked by how good a completion each is, whatever the prefix: a name before an
+        # alias (an exercise matched by both shows its name), shorter (closer to
+        # complete) first, then by kind and text.
+        order = sorted(range(len(texts)), key=lambda n: texts[n].lower())
+        order.sort(key=kinds.__getitem__)
+        order.sort(key=lambda n: len(texts[n]))
+        order.sort(key=aliases.__getitem__)
+        texts = [texts[n] for n in order]
+        slugs = [slugs[n] for n in order]
+        kinds = bytearray(kinds[n] for n in order)
+        aliases = bytearray(aliases[n] for n in order)
+        del order
+        spaced = ["".join(" " + word for word in words(text)) for text in texts]
         by_word: dict[str, array[int]] = {}
         for number, text in enumerate(spaced):
             for word in dict.fromkeys(text.split()):
                 by_word.setdefault(word, array("I")).append(number)
         # A stable sort of ascending numbers: equal texts stay in order of number.
-        by_text = array("I", sorted(range(len(spaced)), key=lambda n: spaced[n][1:]))
-        return cls(ranked, spaced, by_word, sorted(by_word), by_text)
+        by_text = array("I", sorted(range(len(spaced)), key=spaced.__getitem__))
+        return cls(
+            _Strings(texts),
+            _Strings(slugs),
+            bytes(kinds),
+            bytes(aliases),
+            _Strings(spaced),
+            by_word,
+            sorted(by_word),
+            by_text,
+        )
+
+    def row(self, number: int) -> SuggestionRow:
+        return SuggestionRow(
+            self.texts[number],
+            _KINDS[self.kinds[number]],
+            self.slugs[number],
+            bool(self.aliases[number]),
+        )
 
     def words_of(self, number: int) -> list[str]:
         return self.spaced[number].split()
@@ -91,10 +151,11 @@ class SuggestionIndex:
     def beginning_with(self, typed: str, limit: int) -> list[int]:
         """The best of the completions whose text begins with `typed` (among the first
         `limit` alphabetically: enough, since the same name is rarely listed twice)."""
-        start = bisect.bisect_left(self.by_text, typed, key=lambda n: self.spaced[n][1:])
+        spaced_typed = " " + typed  # every word spaced, as in `spaced`
+        start = bisect.bisect_left(self.by_text, spaced_typed, key=self.spaced.__getitem__)
         found = []
         for number in islice(self.by_text, start, start + limit):
-            if not self.spaced[number][1:].startswith(typed):
+            if not self.spaced[number].startswith(spaced_typed):
                 break
             found.append(number)
         return sorted(found)
@@ -175,7 +236,7 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
     found: dict[tuple[SuggestionKind, str], SuggestionRow] = {}
     for candidates in ordered:
         for number in candidates:
-            row = index.rows[number]
+            row = index.row(number)
             found.setdefault((row.kind, row.slug), row)
             if len(found) >= limit:
                 return list(found.values())
@@ -202,23 +263,25 @@ def _lazy_near(
     yield from completions(index.nearly_starting_with(last))
 
 
-def _suggestion_rows(session: Session) -> list[SuggestionRow]:
+def _suggestion_rows(session: Session) -> Iterator[SuggestionRow]:
     """Every name a completion can be: exercises' names and aliases, goals, conditions,
-    body regions and equipment."""
-    rows = []
-    for slug, name, aliases in session.execute(
+    body regions and equipment, each once."""
+    # Through the connection, whose rows arrive as they are read: the ORM's `execute`
+    # would hold every exercise's row at once.
+    connection = session.connection()
+    for slug, name, aliases in connection.execute(
         sa.select(col(Exercise.slug), col(Exercise.name), col(Exercise.aliases))
     ):
-        rows.append(SuggestionRow(name, SuggestionKind.exercise, slug))
-        rows += [SuggestionRow(alias, SuggestionKind.exercise, slug, True) for alias in aliases]
+        yield SuggestionRow(name, SuggestionKind.exercise, slug)
+        for alias in dict.fromkeys(aliases):
+            yield SuggestionRow(alias, SuggestionKind.exercise, slug, True)
     for model, kind in ((Goal, SuggestionKind.goal), (Condition, SuggestionKind.condition)):
-        for slug, name in session.execute(sa.select(col(model.slug), col(model.name))):
-            rows.append(SuggestionRow(name, kind, slug))
+        for slug, name in connection.execute(sa.select(col(model.slug), col(model.name))):
+            yield SuggestionRow(name, kind, slug)
     for column, kind in (
         (col(ExerciseBodyRegion.body_region), SuggestionKind.body_region),
         (col(ExerciseEquipment.equipment), SuggestionKind.equipment),
     ):
-        for (value,) in session.execute(sa.select(column).distinct()):
+        for (value,) in connection.execute(sa.select(column).distinct()):
             text = EQUIPMENT_WORDS.get(value, slug_words(value))
-            rows.append(SuggestionRow(text[:1].upper() + text[1:], kind, value))
-    return rows
+            yield SuggestionRow(text[:1].upper() + text[1:], kind, value)
