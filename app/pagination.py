@@ -170,26 +170,34 @@ def _signed_data(secret: str, cursor: str) -> dict[str, Any]:
     """What a cursor this API signed holds: `f`, its query's fingerprint, and `k`."""
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise _invalid(cursor, "too long")
-    not_ours = _invalid(cursor, "not a cursor this API issued")
+    data = _verified(secret, cursor)
+    if data is None:
+        raise _invalid(cursor, "not a cursor this API issued")
+    return data
+
+
+def _verified(secret: str, cursor: str) -> dict[str, Any] | None:
+    """The data of a cursor this API signed, or None: the error is built only for a
+    cursor that fails, since every page request checks one."""
     try:
         token = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise not_ours from None
+        return None
     # One spelling per cursor: what the lenient decoding let through (characters outside
     # the alphabet, `+` and `/`, padding, stray low bits in the last character) is not
     # how `encode_cursor` writes it.
     if _base64(token) != cursor:
-        raise not_ours
+        return None
     payload, signature = token[:-16], token[-16:]
     if len(token) <= 16 or not hmac.compare_digest(signature, _sign(secret, payload)):
-        raise not_ours
+        return None
     # Signed by whoever holds the secret (a public default, unless set): check the shape.
     try:
         data = json.loads(payload)
     except ValueError:
-        raise not_ours from None
+        return None
     if not isinstance(data, dict) or not isinstance(data.get("k"), list):
-        raise not_ours
+        return None
     return data
 
 

@@ -19,7 +19,7 @@ from app.models import (
     Source,
 )
 from app.pagination import CURSOR_SCHEMA, Page
-from app.queries.changes import FeedEntry, FeedPage
+from app.queries.changes import FeedPage
 from app.queries.conditions import AffectedExerciseRow
 from app.queries.exercise_facets import FacetCount
 from app.queries.exercise_search import SearchOutcome
@@ -529,17 +529,6 @@ class ChangeOut(BaseModel):
     version: int = Field(description="The version the change left the resource at.")
     changed_at: datetime = Field(description="When (UTC).")
 
-    @classmethod
-    def from_entry(cls, entry: FeedEntry) -> "ChangeOut":
-        return cls(
-            seq=entry.seq,
-            kind=entry.kind,
-            slug=entry.slug,
-            action=entry.action,
-            version=entry.version,
-            changed_at=_utc(entry.changed_at),
-        )
-
 
 class ChangeFeed(Page[ChangeOut]):
     """One page of the change feed, oldest change first."""
@@ -555,12 +544,16 @@ class ChangeFeed(Page[ChangeOut]):
     def from_page(
         cls, page: FeedPage, *, limit: int, next_cursor: str | None, resume_cursor: str
     ) -> "ChangeFeed":
-        return cls(
-            items=[ChangeOut.from_entry(entry) for entry in page.items],
-            total=page.total,
-            limit=limit,
-            next_cursor=next_cursor,
-            resume_cursor=resume_cursor,
+        # Validated in one call, the entries read by attribute: every poll builds one.
+        return cls.model_validate(
+            {
+                "items": page.items,
+                "total": page.total,
+                "limit": limit,
+                "next_cursor": next_cursor,
+                "resume_cursor": resume_cursor,
+            },
+            from_attributes=True,
         )
 
 

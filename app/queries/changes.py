@@ -4,16 +4,15 @@ deletions included, for clients that keep a copy of the catalogue and catch up."
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from app.errors import DatabaseUnavailable
-from app.models import CatalogueChange, CatalogueState
+from app.models import CatalogueChange
 from app.queries.keyset import cut_page, parse_key
 from app.queries.plans import planned_with
-from app.queries.revision import revision_facts
+from app.queries.revision import get_revision, revision_facts
 from app.vocabulary import ChangeAction, ResourceKind
 
 # Where a page of the feed starts, given the catalogue database's id (a cursor names
@@ -58,37 +57,34 @@ _ENTRY_COLUMNS = (
 )
 
 
-def catalogue_identity(session: Session) -> tuple[str, int]:
-    """This database's catalogue id and its change log's latest `seq` (0 when empty)."""
-    row = session.execute(
-        sa.select(col(CatalogueState.catalogue_id), col(CatalogueState.last_change))
-    ).first()
-    if row is None:
-        raise DatabaseUnavailable("The catalogue has not been seeded yet.")
-    return row.catalogue_id, row.last_change or 0
-
-
 def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_start) -> FeedPage:
     """The changes after the position `after`, oldest first; `total` counts the whole
     log (as every list's `total` counts all its pages), once per revision."""
-    catalogue_id, _ = catalogue_identity(session)
+    facts = revision_facts(session)
+    catalogue_id = get_revision(session).catalogue_id  # read with the revision
     position = after(catalogue_id)
     start = 0 if position is None else parse_key(position, (int,))[0]
-    later = col(CatalogueChange.seq) > start
-    total = revision_facts(session).count(
+    # Plain rows through the session's connection: a page is read on every poll of
+    # every client, and the ORM's handling of a statement cost more than the query.
+    connection = session.connection()
+    total = facts.count(
         "changes",
-        lambda: session.execute(
+        lambda: connection.execute(
             sa.select(sa.func.count()).select_from(CatalogueChange)
         ).scalar_one(),
     )
-    rows = session.execute(
+    rows = connection.execute(
         sa.select(*_ENTRY_COLUMNS)
-        .where(later)
+        .where(col(CatalogueChange.seq) > start)
         .order_by(col(CatalogueChange.seq))
         .limit(planned_with(limit + 1))
     ).all()
     page, next_key = cut_page(rows, limit, lambda row: [row.seq])
-    items = [FeedEntry(*row) for row in page]
+    # `seq` is typed optional, as a key the database assigns: every stored row has one.
+    items = [
+        FeedEntry(cast(int, row.seq), row.kind, row.slug, row.action, row.version, row.changed_at)
+        for row in page
+    ]
     return FeedPage(
         items=items,
         total=total,

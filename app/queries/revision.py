@@ -35,6 +35,9 @@ class CatalogueRevision:
     version: str
     updated_at: datetime
     last_change: int | None = None
+    # The catalogue database's own id (not part of the tag: a copy of a database is the
+    # same catalogue), read with the rest for the change feed's cursors.
+    catalogue_id: str = ""
 
     @property
     def tag(self) -> str:
@@ -44,7 +47,10 @@ class CatalogueRevision:
 # Plain columns, not the ORM object: every catalogue read starts here, and loading a
 # mapped instance cost more than the statement.
 _STATE = sa.select(
-    col(CatalogueState.version), col(CatalogueState.updated_at), col(CatalogueState.last_change)
+    col(CatalogueState.version),
+    col(CatalogueState.updated_at),
+    col(CatalogueState.last_change),
+    col(CatalogueState.catalogue_id),
 ).where(col(CatalogueState.id) == 1)
 
 
@@ -59,7 +65,10 @@ def get_revision(session: Session) -> CatalogueRevision:
     if row is None:
         raise DatabaseNotReady("The database answers but the catalogue has not been seeded yet.")
     revision = CatalogueRevision(
-        version=row.version, updated_at=row.updated_at, last_change=row.last_change
+        version=row.version,
+        updated_at=row.updated_at,
+        last_change=row.last_change,
+        catalogue_id=row.catalogue_id,
     )
     session.info["catalogue_revision"] = (session.get_transaction(), revision)
     return revision
