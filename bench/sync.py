@@ -6,9 +6,9 @@ resource, serves it with one worker (`catalogue serve`), and measures:
 
 - a full `GET /v1/export`, uncompressed and with gzip: seconds, bytes on the wire,
   lines per second, and the worker's peak RSS (VmHWM) after each;
-- `GET /v1/changes?limit=100` walked from the start over the whole log at 1
-  connection (each page a first request: the response cache has never seen its
-  cursor), p50 and p99;
+- `GET /v1/changes` walked from the start over the whole log at 1 connection, three
+  times (`limit` 100, 99 and 98, so that each page is a first request: the response
+  cache has never seen its cursor), p50 and p99: the median walk's, and their range;
 - the reference client (`app/sync_client.py`): its first sync (a full export into a
   local SQLite file), then, after `--changes` approved proposals, its delta sync, end to
   end; the copy is then checked against a fresh export, byte for byte.
@@ -62,14 +62,16 @@ class SyncRow:
     exercises: int
     plain: Export
     gzip: Export
-    changes: list[float]
+    changes: list[list[float]]  # one walk of the feed each, at page sizes WALK_LIMITS
     first_sync_seconds: float
     delta_sync_seconds: float
     delta_changes: int
 
     def cells(self) -> str:
         def p(q: int) -> str:
-            return f"{statistics.quantiles(self.changes, n=100)[q - 1] * 1000:.2f}"
+            # The median walk's, and the range over the walks.
+            each = sorted(statistics.quantiles(walk, n=100)[q - 1] * 1000 for walk in self.changes)
+            return f"{statistics.median(each):.2f} ({each[0]:.2f}-{each[-1]:.2f})"
 
         return (
             f"| {self.database} | {self.exercises:,} | {self.plain.seconds:.1f} "
@@ -104,10 +106,15 @@ def export(client: httpx2.Client, server: Server, encoding: str) -> Export:
     return Export(time.perf_counter() - started, wire, lines, worker_peak_rss_mib(server))
 
 
-def walk_changes(client: httpx2.Client) -> list[float]:
+# Three walks of the whole feed, each page a first request: a page size of its own
+# gives each walk its own cursors, which the response cache has not seen.
+WALK_LIMITS = (100, 99, 98)
+
+
+def walk_changes(client: httpx2.Client, limit: int) -> list[float]:
     timings, cursor = [], None
     while True:
-        params: dict[str, str | int] = {"limit": 100}
+        params: dict[str, str | int] = {"limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
         started = time.perf_counter()
@@ -137,7 +144,7 @@ def measure(kind: str, size: int, changes: int, workdir: Path) -> SyncRow:
             with httpx2.Client(base_url=api.base_url, timeout=600) as client:
                 plain = export(client, api, "identity")
                 gzipped = export(client, api, "gzip")
-                timings = walk_changes(client)
+                timings = [walk_changes(client, limit) for limit in WALK_LIMITS]
                 copy_path = workdir / f"copy-{kind}.db"
                 copy = OfflineCatalogue(copy_path, api.base_url)
                 try:
