@@ -11,7 +11,6 @@ from sqlmodel import Session, col
 
 from app.models import CatalogueChange
 from app.queries.keyset import cut_page, parse_key
-from app.queries.plans import planned_with
 from app.queries.revision import get_revision, revision_facts
 from app.vocabulary import ChangeAction, ResourceKind
 
@@ -47,14 +46,23 @@ class FeedPage:
     resume_key: list[Any]
 
 
-_ENTRY_COLUMNS = (
-    col(CatalogueChange.seq),
-    col(CatalogueChange.kind),
-    col(CatalogueChange.slug),
-    col(CatalogueChange.action),
-    col(CatalogueChange.version),
-    col(CatalogueChange.changed_at),
+# Built once: SQLAlchemy remembers a statement object's cache key, which it would
+# otherwise work out again on every poll. The page size is written into the text (see
+# `planned_with`), the position bound.
+_PAGE = (
+    sa.select(
+        col(CatalogueChange.seq),
+        col(CatalogueChange.kind),
+        col(CatalogueChange.slug),
+        col(CatalogueChange.action),
+        col(CatalogueChange.version),
+        col(CatalogueChange.changed_at),
+    )
+    .where(col(CatalogueChange.seq) > sa.bindparam("after", type_=sa.Integer))
+    .order_by(col(CatalogueChange.seq))
+    .limit(sa.bindparam("rows", type_=sa.Integer, literal_execute=True))
 )
+_COUNT = sa.select(sa.func.count()).select_from(CatalogueChange)
 
 
 def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_start) -> FeedPage:
@@ -67,18 +75,8 @@ def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_sta
     # Plain rows through the session's connection: a page is read on every poll of
     # every client, and the ORM's handling of a statement cost more than the query.
     connection = session.connection()
-    total = facts.count(
-        "changes",
-        lambda: connection.execute(
-            sa.select(sa.func.count()).select_from(CatalogueChange)
-        ).scalar_one(),
-    )
-    rows = connection.execute(
-        sa.select(*_ENTRY_COLUMNS)
-        .where(col(CatalogueChange.seq) > start)
-        .order_by(col(CatalogueChange.seq))
-        .limit(planned_with(limit + 1))
-    ).all()
+    total = facts.count("changes", lambda: connection.execute(_COUNT).scalar_one())
+    rows = connection.execute(_PAGE, {"after": start, "rows": limit + 1}).all()
     page, next_key = cut_page(rows, limit, lambda row: [row.seq])
     # `seq` is typed optional, as a key the database assigns: every stored row has one.
     items = [
