@@ -270,8 +270,9 @@ def feed_fingerprint(catalogue_id: str) -> str:
 class FeedPaging:
     """One request's page of the change feed. Its cursors count entries of one
     database's change log, so they are bound to that database's catalogue id: another
-    database (a restored copy, a different deployment) refuses them rather than read
-    them as a position in its own log."""
+    catalogue database (one migrated and seeded on its own, another deployment's)
+    refuses them rather than read them as a position in its own log; its copies
+    (replicas, restored backups) share the id and the log."""
 
     request: Request
     response: Response

@@ -348,6 +348,8 @@ class Edits:
 def prepare_edits(database_url: str, *, slugs: Sequence[str] = (), count: int = 0) -> Edits:
     """Two new keys, and the entries of `slugs`, or else of `count` exercises spread
     evenly over the catalogue (in slug order)."""
+    if not slugs and count < 1:
+        raise ValueError("prepare_edits needs the slugs to edit, or how many")
     engine = build_engine(database_url, timeout_seconds=LOAD_TIMEOUT_SECONDS)
     try:
         with Session(engine) as session:

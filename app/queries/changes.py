@@ -73,7 +73,7 @@ def list_changes(session: Session, *, limit: int, after: FeedPosition = feed_sta
     position = after(catalogue_id)
     start = 0 if position is None else parse_key(position, (int,))[0]
     # Plain rows through the session's connection: a page is read on every poll of
-    # every client, and the ORM's handling of a statement cost more than the query.
+    # every client, and the ORM's handling of a statement added to each one.
     connection = session.connection()
     total = facts.count("changes", lambda: connection.execute(_COUNT).scalar_one())
     rows = connection.execute(_PAGE, {"after": start, "rows": limit + 1}).all()

@@ -25,7 +25,7 @@ from app.queries.revision import get_revision
 Row = TypeVar("Row", bound=SQLModel)
 
 CHUNK_SIZE = 500
-# Exercises a chunk: about a megabyte of bodies, held while the chunk goes out.
+# Exercises per chunk: their bodies are held while the chunk goes out.
 EXERCISE_CHUNK_SIZE = 200
 # The order of an export: what exercises link to comes before them.
 TERM_KINDS = ("source", "phase", "goal", "condition")

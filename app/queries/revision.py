@@ -35,9 +35,10 @@ class CatalogueRevision:
     version: str
     updated_at: datetime
     last_change: int | None = None
-    # The catalogue database's own id (not part of the tag: a copy of a database is the
-    # same catalogue), read with the rest for the change feed's cursors.
-    catalogue_id: str = ""
+    # The catalogue database's own id, which its copies (replicas, restored backups)
+    # share: not part of the tag. Read with the rest for the change feed's cursors, and
+    # never defaulted, since databases sharing a made-up id would take each other's.
+    catalogue_id: str = field(kw_only=True)
 
     @property
     def tag(self) -> str:

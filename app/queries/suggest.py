@@ -233,11 +233,12 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[SuggestionRow]
     ]
     if len(last) >= MIN_FUZZY_LENGTH:
         ordered.append(_lazy_near(index, last, completions))
-    found: dict[tuple[SuggestionKind, str], SuggestionRow] = {}
+    found: dict[tuple[int, str], SuggestionRow] = {}
     for candidates in ordered:
         for number in candidates:
-            row = index.row(number)
-            found.setdefault((row.kind, row.slug), row)
+            key = (index.kinds[number], index.slugs[number])
+            if key not in found:
+                found[key] = index.row(number)
             if len(found) >= limit:
                 return list(found.values())
     return list(islice(found.values(), limit))
@@ -266,8 +267,8 @@ def _lazy_near(
 def _suggestion_rows(session: Session) -> Iterator[SuggestionRow]:
     """Every name a completion can be: exercises' names and aliases, goals, conditions,
     body regions and equipment, each once."""
-    # Through the connection, whose rows arrive as they are read: the ORM's `execute`
-    # would hold every exercise's row at once.
+    # Through the connection, whose rows become Python objects as they are read: the
+    # ORM's `execute` would hold every exercise's row at once.
     connection = session.connection()
     for slug, name, aliases in connection.execute(
         sa.select(col(Exercise.slug), col(Exercise.name), col(Exercise.aliases))
