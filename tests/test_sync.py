@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from app.database import build_engine, read_without_memory_map, snapshot_engine
 from app.main import create_app
 from app.ndjson_export import export_chunks
+from app.queries import export as export_queries
 from app.queries.exercises import get_exercise
 from app.schemas import ExerciseDetail
 from app.seeding.reading import read_catalogue
@@ -103,6 +104,11 @@ class TestExport:
                 exercise = get_exercise(session, slug=item["data"]["slug"])
                 rendered = ExerciseDetail.from_row(exercise).model_dump_json().encode()
                 assert line == b'{"kind":"exercise","data":' + rendered + b"}"
+
+    def test_exercises_read_a_few_at_a_time_give_the_same_export(self, client, monkeypatch):
+        whole = export_lines(client)
+        monkeypatch.setattr(export_queries, "EXERCISE_CHUNK_SIZE", 3)  # 8 exercises: 3, 3, 2
+        assert export_lines(client) == whole
 
     def test_when_a_phase_moves_in_the_order_its_exercises_change_with_their_lines(
         self, client, keys
