@@ -383,7 +383,7 @@ async def read_in_thread(
 
     def run(session: Session) -> Answer:
         answer = query(session, **arguments)
-        session.commit()  # a read commits: see `app.dependencies.get_session`
+        session.commit()  # a read commits: see `app.dependencies._read_transaction`
         return answer
 
     return await run_within_deadline(

@@ -7,6 +7,7 @@ everything here reaches settings and engines through it, never through globals."
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -136,27 +137,27 @@ async def get_session(request: Request, resources: ResourcesDep) -> AsyncIterato
     unless the request carries `Authorization`.
 
     A coroutine, so that FastAPI does not hand it to a worker thread: making a session
-    does no I/O (the first query, in a worker thread, connects).
+    does no I/O (the first query, in a worker thread, connects)."""
+    async with _read_transaction(_read_session(request, resources)) as session:
+        yield session
+
+
+async def get_primary_session(resources: ResourcesDep) -> AsyncIterator[Session]:
+    """A read session on the primary, whatever the replicas: for readiness, which
+    judges the database migrations and writes run on."""
+    async with _read_transaction(resources.reads.session(primary=True)) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _read_transaction(session: Session) -> AsyncIterator[Session]:
+    """`session` for one request's reads, its transaction ended with the request.
 
     A read ends the same with COMMIT as with ROLLBACK, but psycopg forgets every
     prepared statement of a connection on ROLLBACK: committing lets PostgreSQL parse
     and plan each repeated query once per connection instead of once per request. So
     only a failure (the database's, or ours) rolls back; an answer to the client (304,
     404, 422...) commits."""
-    session = _read_session(request, resources)
-    try:
-        yield session
-    except BaseException as error:
-        await end_transaction(session, commit=_is_an_answer(error))
-        raise
-    else:
-        await end_transaction(session, commit=True)
-
-
-async def get_primary_session(resources: ResourcesDep) -> AsyncIterator[Session]:
-    """A read session on the primary, whatever the replicas: for readiness, which
-    judges the database migrations and writes run on."""
-    session = resources.reads.session(primary=True)
     try:
         yield session
     except BaseException as error:
@@ -244,7 +245,7 @@ async def get_export_session(request: Request, resources: ResourcesDep) -> Async
         await end_transaction(session, commit=False)
         raise
     else:
-        await end_transaction(session, commit=True)  # a read: see `get_session`
+        await end_transaction(session, commit=True)  # a read: see `_read_transaction`
 
 
 @dataclass(frozen=True)
