@@ -318,6 +318,23 @@ def setup(environment: dict[str, str]) -> None:
         )
 
 
+def uncached_server(database_url: str) -> Server:
+    """`catalogue serve` with `WORKERS` workers over `database_url` and the response
+    cache off, so that every request reaches the app and its database."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RESPONSE_CACHE_ENABLED": "false",
+        "WEB_CONCURRENCY": str(WORKERS),
+        "LOG_LEVEL": "WARNING",
+    }
+    return Server(
+        [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
+        environment,
+        "/readyz",
+    )
+
+
 def curation_server(database_url: str, *, writes: int) -> Server:
     """`catalogue serve` with one worker over `database_url`, allowing each curation key
     some `writes` (and room to spare)."""

@@ -27,7 +27,6 @@ figure grows from the smallest to the largest size.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -40,14 +39,13 @@ from pathlib import Path
 import httpx2
 
 from bench.run import (
-    BIN,
     WORKERS,
     WRK,
-    Server,
     database,
     machine,
     postgres_unreachable,
     run_wrk,
+    uncached_server,
 )
 from bench.synthetic import load
 
@@ -130,17 +128,7 @@ def new_filter_latencies(base_url: str) -> list[float]:
 def measure(kind: str, size: int, arguments: argparse.Namespace, workdir: Path) -> ScaleRow:
     with database(kind, workdir) as url:
         load_seconds = load(url, size, progress=sys.stderr.isatty())
-        environment = {
-            "DATABASE_URL": url,
-            "RESPONSE_CACHE_ENABLED": "false",
-            "WEB_CONCURRENCY": str(WORKERS),
-            "LOG_LEVEL": "WARNING",
-        }
-        api = Server(
-            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
-            {**os.environ, **environment},
-            "/readyz",
-        )
+        api = uncached_server(url)
         try:
             fresh = new_filter_latencies(api.base_url)
             last, pages = last_page_url(api.base_url, WALK)

@@ -33,7 +33,15 @@ import sqlalchemy as sa
 
 from app.database import build_engine
 from bench import relevance
-from bench.run import BIN, WORKERS, WRK, Server, database, machine, postgres_unreachable, run_wrk
+from bench.run import (
+    WORKERS,
+    WRK,
+    database,
+    machine,
+    postgres_unreachable,
+    run_wrk,
+    uncached_server,
+)
 from bench.synthetic import load
 
 NONSENSE = " ".join(
@@ -96,17 +104,7 @@ def measure(
         else:
             load_seconds = load(url, size, progress=sys.stderr.isatty())
             print(f"{kind}: {size:,} exercises loaded in {load_seconds:.1f} s", file=sys.stderr)
-        environment = {
-            "DATABASE_URL": url,
-            "RESPONSE_CACHE_ENABLED": "false",
-            "WEB_CONCURRENCY": str(WORKERS),
-            "LOG_LEVEL": "WARNING",
-        }
-        api = Server(
-            [str(BIN / "catalogue"), "serve", "--no-setup", "--no-access-log"],
-            {**os.environ, **environment},
-            "/readyz",
-        )
+        api = uncached_server(url)
         try:
             first: dict[str, tuple[float, str, int | str]] = {}
             with httpx2.Client(base_url=api.base_url, timeout=60) as client:
